@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/* Devices: open by PCI address through a context, info, regions, BAR mmap. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Checks that need only sysfs, before anything is opened. */
+static int check_sysfs(const char *bdf, int *group)
+{
+	char driver[64];
+	int ret;
+
+	if (!svmbind__device_exists(bdf)) {
+		pr_err("%s: no such PCI device in /sys/bus/pci/devices; list them with 'lspci -D'", bdf);
+		return FAIL(ENODEV);
+	}
+	ret = svmbind__device_group(bdf);
+	if (ret == -ENOENT) {
+		pr_err("%s: no IOMMU group: the IOMMU is missing or off; boot with intel_iommu=on "
+		       "(or amd_iommu=on), or enable vfio's unsafe no-IOMMU mode", bdf);
+		return FAIL(SVMBIND_ERR_NO_IOMMU_GROUP);
+	}
+	if (ret < 0) {
+		pr_err("%s: reading its iommu_group link: %s", bdf, strerror(-ret));
+		return KFAIL(-ret, -ret);
+	}
+	*group = ret;
+	ret = svmbind__device_driver(bdf, driver, sizeof(driver));
+	if (ret < 0) {
+		pr_err("%s: reading its driver link: %s", bdf, strerror(-ret));
+		return KFAIL(-ret, -ret);
+	}
+	if (!svmbind__driver_is_vfio(driver)) {
+		if (*driver)
+			pr_err("%s is bound to %s, not to a VFIO driver; rebind it: echo %s > "
+			       "/sys/bus/pci/devices/%s/driver/unbind; echo vfio-pci > "
+			       "/sys/bus/pci/devices/%s/driver_override; echo %s > "
+			       "/sys/bus/pci/drivers_probe", bdf, driver, bdf, bdf, bdf, bdf);
+		else
+			pr_err("%s is bound to no driver; bind it to vfio-pci: echo vfio-pci > "
+			       "/sys/bus/pci/devices/%s/driver_override; echo %s > "
+			       "/sys/bus/pci/drivers_probe", bdf, bdf, bdf);
+		return FAIL(SVMBIND_ERR_NOT_VFIO_DRIVER);
+	}
+	return 0;
+}
+
+static int get_info(struct svmbind_device *dev)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	if (ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info)) {
+		int err = errno;
+
+		pr_err("%s: VFIO_DEVICE_GET_INFO: %s", dev->name, strerror(err));
+		return KFAIL(err, err);
+	}
+	dev->flags = info.flags;
+	dev->num_regions = info.num_regions;
+	dev->num_irqs = info.num_irqs;
+	return 0;
+}
+
+int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
+			const struct svmbind_device_opts *opts, struct svmbind_device **out)
+{
+	struct svmbind_device *dev;
+	int group_num = -1, ret, err;
+
+	if (!ctx || !out)
+		return FAIL(EINVAL);
+	if (!OPTS_VALID(opts, struct svmbind_device_opts))
+		return FAIL(EINVAL);
+	if (OPTS_GET(opts, flags, 0)) {
+		pr_err("svmbind_device_opts.flags 0x%x: no flags are defined; pass 0",
+		       OPTS_GET(opts, flags, 0));
+		return FAIL(EINVAL);
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return FAIL(ENOMEM);
+	if (!svmbind__parse_bdf(name, dev->name)) {
+		pr_err("device name '%s' is not a PCI address (DDDD:BB:DD.F, as 'lspci -D' prints) "
+		       "nor a sysfs path ending in one", name ? name : "(null)");
+		free(dev);
+		return FAIL(EINVAL);
+	}
+	ret = check_sysfs(dev->name, &group_num);
+	if (ret) {
+		free(dev);
+		return ret;
+	}
+
+	pthread_mutex_lock(&ctx->lock);
+	ret = svmbind__group_get(ctx, group_num, &dev->group);
+	if (ret)
+		goto unlock;
+	dev->fd = ioctl(dev->group->fd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
+	if (dev->fd < 0) {
+		err = errno;
+		pr_err("%s: VFIO_GROUP_GET_DEVICE_FD on group %d: %s%s", dev->name, group_num,
+		       strerror(err), err == ENODEV ? ": is it bound to vfio-pci?" : "");
+		ret = KFAIL(err == ENODEV ? SVMBIND_ERR_NOT_VFIO_DRIVER : err, err);
+		goto put_group;
+	}
+	ret = get_info(dev);
+	if (ret)
+		goto close_fd;
+	pthread_mutex_init(&dev->lock, NULL);
+	dev->dialect = INT_MIN;
+	dev->ctx = ctx;
+	dev->next = ctx->devices;
+	ctx->devices = dev;
+	pthread_mutex_unlock(&ctx->lock);
+	pr_info("%s: open (group %d, %u regions, %u irqs)", dev->name, group_num,
+		dev->num_regions, dev->num_irqs);
+	*out = dev;
+	return svmbind__ok(0);
+
+close_fd:
+	close(dev->fd);
+put_group:
+	err = errno;	/* group_put may log; keep what we report */
+	svmbind__group_put(ctx, dev->group);
+	errno = err;
+unlock:
+	pthread_mutex_unlock(&ctx->lock);
+	free(dev);
+	return ret;
+}
+
+int svmbind_device_close(struct svmbind_device *dev)
+{
+	struct svmbind_ctx *ctx;
+	struct svmbind_device **pp;
+	int ret;
+
+	if (!dev)
+		return svmbind__ok(0);
+	ret = svmbind__unbind_all(dev);
+	ctx = dev->ctx;
+	pthread_mutex_lock(&ctx->lock);
+	for (pp = &ctx->devices; *pp; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	}
+	close(dev->fd);
+	svmbind__group_put(ctx, dev->group);
+	pthread_mutex_unlock(&ctx->lock);
+	pthread_mutex_destroy(&dev->lock);
+	free(dev->bonds);
+	free(dev);
+	return ret ? FAIL(ret) : svmbind__ok(0);
+}
+
+int svmbind_device_fd(const struct svmbind_device *dev)
+{
+	return dev->fd;
+}
+
+const char *svmbind_device_name(const struct svmbind_device *dev)
+{
+	return dev->name;
+}
+
+int svmbind_device_group(const struct svmbind_device *dev)
+{
+	return dev->group->num;
+}
+
+struct svmbind_ctx *svmbind_device_ctx(const struct svmbind_device *dev)
+{
+	return dev->ctx;
+}
+
+uint32_t svmbind_device_flags(const struct svmbind_device *dev)
+{
+	return dev->flags;
+}
+
+uint32_t svmbind_device_num_regions(const struct svmbind_device *dev)
+{
+	return dev->num_regions;
+}
+
+uint32_t svmbind_device_num_irqs(const struct svmbind_device *dev)
+{
+	return dev->num_irqs;
+}
+
+static int region_info(struct svmbind_device *dev, uint32_t index, struct vfio_region_info *ri)
+{
+	if (index >= dev->num_regions) {
+		pr_err("%s: region %u does not exist (the device has %u)", dev->name, index,
+		       dev->num_regions);
+		return FAIL(EINVAL);
+	}
+	*ri = (struct vfio_region_info){ .argsz = sizeof(*ri), .index = index };
+	if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, ri)) {
+		int err = errno;
+
+		pr_err("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", dev->name, index, strerror(err));
+		return KFAIL(err, err);
+	}
+	return 0;
+}
+
+int svmbind_device_region_info(struct svmbind_device *dev, uint32_t index,
+			       struct svmbind_region_info *info)
+{
+	struct svmbind_region_info out = { 0 };
+	struct vfio_region_info ri;
+	int ret;
+
+	if (!dev || !info || !OPTS_VALID(info, struct svmbind_region_info))
+		return FAIL(EINVAL);
+	ret = region_info(dev, index, &ri);
+	if (ret)
+		return ret;
+	out.sz = info->sz;
+	out.index = ri.index;
+	out.flags = ri.flags;
+	out.size = ri.size;
+	out.offset = ri.offset;
+	memcpy(info, &out, info->sz < sizeof(out) ? info->sz : sizeof(out));
+	return svmbind__ok(0);
+}
+
+int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int prot,
+			      void **addr, size_t *len)
+{
+	struct vfio_region_info ri;
+	void *p;
+	int ret;
+
+	if (!dev || !addr || !len)
+		return FAIL(EINVAL);
+	ret = region_info(dev, index, &ri);
+	if (ret)
+		return ret;
+	if (!ri.size) {
+		pr_err("%s: region %u is empty (no such BAR)", dev->name, index);
+		return FAIL(EINVAL);
+	}
+	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		pr_err("%s: region %u cannot be mmapped; use pread/pwrite on the device fd at "
+		       "offset 0x%llx", dev->name, index, (unsigned long long)ri.offset);
+		return FAIL(EOPNOTSUPP);
+	}
+	p = mmap(NULL, ri.size, prot, MAP_SHARED, dev->fd, (off_t)ri.offset);
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		pr_err("%s: mmap of region %u (%llu bytes): %s", dev->name, index,
+		       (unsigned long long)ri.size, strerror(err));
+		return KFAIL(err, err);
+	}
+	*addr = p;
+	*len = ri.size;
+	return svmbind__ok(0);
+}
+
+int svmbind_device_unmap_region(struct svmbind_device *dev, void *addr, size_t len)
+{
+	if (munmap(addr, len)) {
+		int err = errno;
+
+		pr_err("%s: munmap: %s", dev ? dev->name : "?", strerror(err));
+		return KFAIL(err, err);
+	}
+	return svmbind__ok(0);
+}

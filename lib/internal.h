@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/* Private to libsvmbind: object layouts, the logging and error helpers. */
+#ifndef SVMBIND_INTERNAL_H
+#define SVMBIND_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <svmbind/svmbind.h>
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- objects ---- */
+
+struct svmbind_group {
+	int num;			/* IOMMU group number */
+	int fd;				/* /dev/vfio/N */
+	unsigned int refs;		/* devices open through it */
+	struct svmbind_group *next;
+};
+
+struct svmbind_ctx {
+	pthread_mutex_t lock;		/* groups, devices, iommu_type */
+	int fd;				/* /dev/vfio/vfio */
+	uint32_t want_type;		/* from the options; 0 = auto */
+	int iommu_type;			/* in force; 0 while no group is attached */
+	struct svmbind_group *groups;
+	struct svmbind_device *devices;
+};
+
+struct bond {
+	uint32_t pasid;
+	uint32_t refs;
+	pid_t pid;
+};
+
+struct svmbind_device {
+	struct svmbind_ctx *ctx;
+	struct svmbind_group *group;
+	struct svmbind_device *next;	/* in ctx->devices, under ctx->lock */
+	int fd;
+	char name[16];
+	uint32_t flags, num_regions, num_irqs;
+	pthread_mutex_t lock;		/* bonds, dialect */
+	struct bond *bonds;
+	size_t nr_bonds, cap_bonds;
+	int dialect;			/* cached; INT_MIN = not probed yet */
+};
+
+/* ---- logging (log.c) ---- */
+
+HIDDEN void svmbind__log(enum svmbind_log_level level, const char *fmt, ...) PRINTF(2, 3);
+#define pr_err(...)	svmbind__log(SVMBIND_LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...)	svmbind__log(SVMBIND_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)	svmbind__log(SVMBIND_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...)	svmbind__log(SVMBIND_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- errors (error.c) ---- */
+
+/* Every public function returns through one of these: they set errno and the
+ * thread's kernel errno, so nothing the kernel said is lost. */
+HIDDEN int svmbind__fail(int code, int kernel_errno);	/* returns -code */
+HIDDEN int svmbind__ok(int ret);			/* clears the kernel errno */
+#define FAIL(code)		svmbind__fail((code), 0)
+#define KFAIL(code, kerr)	svmbind__fail((code), (kerr))
+
+/* ---- options (opts.c) ---- */
+
+/* sz must cover at least the first member; unknown trailing bytes must be 0. */
+HIDDEN bool svmbind__opts_valid(const void *opts, size_t user_sz, size_t lib_sz, const char *what);
+#define OPTS_VALID(o, type) (!(o) || svmbind__opts_valid((o), (o)->sz, sizeof(type), #type))
+#define OPTS_GET(o, field, def) \
+	(((o) && offsetof(__typeof__(*(o)), field) + sizeof((o)->field) <= (o)->sz) ? (o)->field : (def))
+
+/* ---- sysfs and small file helpers (sysfs.c) ---- */
+
+/* Canonical "DDDD:BB:DD.F" from a PCI address or a sysfs path; false if not one. */
+HIDDEN bool svmbind__parse_bdf(const char *name, char out[16]);
+/* Read a small text file, strip the trailing newline. Returns length or -errno. */
+HIDDEN int svmbind__read_text(const char *path, char *buf, size_t len);
+/* Basename of a symlink's target. Returns 0 or -errno. */
+HIDDEN int svmbind__readlink_base(const char *path, char *buf, size_t len);
+HIDDEN int svmbind__device_group(const char *bdf);	/* group number or -errno */
+HIDDEN int svmbind__device_driver(const char *bdf, char *buf, size_t len); /* 0 ("" = unbound) or -errno */
+HIDDEN bool svmbind__driver_is_vfio(const char *driver);
+/* Members of group @num whose driver uses the kernel DMA API, as
+ * "BDF (driver), ..." in @buf. Returns how many, or -errno. */
+HIDDEN int svmbind__group_offenders(int num, char *buf, size_t len);
+HIDDEN bool svmbind__device_exists(const char *bdf);
+
+/* ---- process credentials (creds.c) ---- */
+
+HIDDEN int svmbind__cap_effective(int cap);		/* 1, 0, or -errno */
+HIDDEN int svmbind__ptrace_scope(void);		/* 0..3 or -errno */
+HIDDEN int svmbind__memlock_limited(void);		/* 1 when MAP_DMA is bound by RLIMIT_MEMLOCK */
+
+/* ---- internal entry points ---- */
+
+HIDDEN int svmbind__group_get(struct svmbind_ctx *ctx, int num, struct svmbind_group **out);
+HIDDEN void svmbind__group_put(struct svmbind_ctx *ctx, struct svmbind_group *g);
+HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
+HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
+
+#endif

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/* Size-prefixed options: older callers pass less, newer ones may pass more if it is zero. */
+#include "internal.h"
+
+bool svmbind__opts_valid(const void *opts, size_t user_sz, size_t lib_sz, const char *what)
+{
+	const unsigned char *p = opts;
+
+	if (user_sz < sizeof(size_t)) {
+		pr_err("%s.sz is %zu: set it to sizeof(struct %s)", what, user_sz, what);
+		return false;
+	}
+	for (size_t i = lib_sz; i < user_sz; i++) {
+		if (p[i]) {
+			pr_err("%s has non-zero bytes past the %zu this library knows (byte %zu): "
+			       "the caller was built against a newer libsvmbind", what, lib_sz, i);
+			return false;
+		}
+	}
+	return true;
+}
