@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/* The conformance suite: cases that do not know which kernel they run on. */
+#ifndef SVMBIND_CONFORMANCE_CASES_H
+#define SVMBIND_CONFORMANCE_CASES_H
+
+#include "lab.h"
+#include "testutil.h"
+
+/* What a case needs from the lab beyond devices on a VFIO driver. A case whose
+ * needs the lab cannot meet is not run, and main() says so; it never passes. */
+enum need {
+	NEED_DRIVERS = 1 << 0,	/* rebinding lab devices to other drivers */
+	NEED_PROVIDER = 1 << 1,	/* the svmref provider (dialect parameter) */
+	NEED_YAMA = 1 << 2,	/* Yama's ptrace_scope can be set */
+	NEED_ROOT = 1 << 3,	/* euid 0: to drop to other uids */
+	NEED_LAST = 1 << 4,	/* changes the lab for good (Yama 3): runs last */
+};
+
+struct registry;
+void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int needs);
+
+void cases_device(struct registry *r);
+void cases_svm(struct registry *r);
+void cases_procs(struct registry *r);
+
+#endif
