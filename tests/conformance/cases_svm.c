@@ -231,8 +231,34 @@ START_TEST(concurrent_bind_and_unbind_from_threads_balance)
 }
 END_TEST
 
+/* Stock vfio-pci; on the provider, dialect 0 is the same by its contract. */
+START_TEST(stock_vfio_pci_has_no_svm_bind_and_says_so)
+{
+	struct svmbind_ctx *ctx = tu_ctx();
+	struct svmbind_device *dev;
+	long v;
+
+	if (lab_get_param("dialect", &v) == 0)
+		ck_assert_int_eq(lab_set_param("dialect", SVMBIND_DIALECT_NONE), 0);
+	dev = tu_open(ctx, lab_dev(2));
+	struct svmbind_dev_probe p = { .sz = sizeof(p) };
+	uint32_t pasid;
+
+	ck_assert_int_eq(svmbind_device_dialect(dev), SVMBIND_DIALECT_NONE);
+	ck_ok(svmbind_probe_device(lab_dev(2), dev, &p, 0));
+	ck_assert_int_eq(p.dialect, SVMBIND_DIALECT_NONE);
+	ck_fails(svm_bind_self(dev, &pasid), SVMBIND_ERR_NO_SVM_BIND);
+	ck_assert_int_eq(svmbind_kernel_errno(), ENOTTY);
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "no SVM bind"));
+	ck_fails(svm_bind_pid(dev, getppid(), &pasid), SVMBIND_ERR_NO_SVM_BIND);
+	ck_fails(svm_unbind(dev, 1, 0), SVMBIND_ERR_UNKNOWN_PASID);
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
 void cases_svm(struct registry *r)
 {
+	reg(r, "svm", stock_vfio_pci_has_no_svm_bind_and_says_so, 0);
 	reg(r, "svm", dialect_is_probed_in_each_of_the_three, NEED_PROVIDER);
 	reg(r, "svm", probe_device_reports_driver_group_and_dialect, NEED_PROVIDER);
 	reg(r, "svm", bind_self_without_svm_bind_says_so, NEED_PROVIDER);
