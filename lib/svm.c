@@ -206,8 +206,14 @@ static int do_bind(struct svmbind_device *dev, bool foreign, pid_t pid, uint32_t
 	if (!foreign)
 		pid = getpid();
 	b = find_bond(dev, s.pasid);
-	if (b) {
-		b->refs++;
+	if (b && b->pid != pid) {
+		/* The kernel reuses a PASID only once its bond has ended (the
+		 * process exited or exec'd): our entry is stale. */
+		pr_info("%s: PASID %u now binds pid %d: its bond with pid %d had ended",
+			dev->name, s.pasid, pid, b->pid);
+		*b = (struct bond){ .pasid = s.pasid, .refs = 1, .pid = pid };
+	} else if (b) {
+		b->refs++;	/* the same address space again: one more reference */
 	} else {
 		dev->bonds[dev->nr_bonds++] = (struct bond){ .pasid = s.pasid, .refs = 1, .pid = pid };
 	}

@@ -97,7 +97,14 @@ START_TEST(target_exit_ends_the_bond_and_frees_the_pasid)
 	ck_assert_int_eq(param("bonds"), 0);
 	ck_ok(svm_bind_self(dev, &again));
 	ck_assert_uint_eq(again, pasid);
+	/* the handle's book follows: one bond, ours, not the dead child's */
+	struct svmbind_bond b = { .sz = sizeof(b) };
+	ck_assert_uint_eq(svmbind_device_nr_bonds(dev), 1);
+	ck_ok(svmbind_device_bond(dev, 0, &b));
+	ck_assert_int_eq(b.pid, getpid());
+	ck_assert_uint_eq(b.refs, 1);
 	ck_ok(svm_unbind(dev, again, 0));
+	ck_assert_uint_eq(svmbind_device_nr_bonds(dev), 0);
 	svmbind_ctx_free(ctx);
 }
 END_TEST
