@@ -42,7 +42,8 @@ static TCase *tcase_for(struct registry *r, const char *name)
 	for (i = 0; i < 8 && r->names[i]; i++)
 		if (!strcmp(r->names[i], name))
 			return r->tcases[i];
-	ck_assert(i < 8);
+	if (i >= 8)
+		abort();	/* more test cases than slots: raise the array size */
 	r->names[i] = name;
 	r->tcases[i] = tcase_create(name);
 	tcase_add_checked_fixture(r->tcases[i], setup, NULL);

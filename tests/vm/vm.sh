@@ -1,0 +1,277 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# Run commands in a QEMU guest (Debian's kernel, emulated VT-d, three edu
+# devices) with the host's own root filesystem, as the VM test tier.
+# See tests/vm/README.md. Usage: vm.sh --help
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+
+usage() {
+	cat <<'EOF'
+usage: vm.sh [OPTIONS] [-c 'SHELL CMD']... [-- COMMAND [ARG...]]
+
+Boots one guest and runs each command in order (bash -c for -c, argv after
+--), as root, in the current directory, with the lab devices bound to the
+driver selected by the last --driver before the command.
+
+  --driver vfio-pci|svmref   VFIO driver for the commands that follow
+                             (default vfio-pci; svmref = svmref-vfio-pci)
+  -c, --cmd STRING           add a command (repeatable)
+  --svmref-param NAME=VALUE  insmod parameter for svmref.ko (repeatable)
+  --svmref-ko PATH           use this svmref.ko (default: build
+                             tests/vm/provider with make M=... and use it)
+  -C, --cwd DIR              working directory in the guest (default: $PWD)
+  -e, --env NAME=VALUE       extra environment for the commands (repeatable)
+  --timeout SECS             wall-time limit for the whole VM (default 300)
+  --cmd-timeout SECS         limit per command inside the guest (default 0: none)
+  --out DIR                  results directory, kept (default: a new mktemp -d,
+                             removed after a PASS unless --keep); shared
+                             read-write with the guest as $SVMBIND_VM_OUT
+  --log FILE                 guest console log, kept (default: OUT/console.log)
+  -k, --keep                 keep the default results directory after a PASS
+  --rw DIR                   share host DIR read-write at the same path (e.g. a
+                             build tree for test logs; repeatable). Everything
+                             else the guest writes is thrown away at power-off
+  -v, --verbose              stream the guest console while it runs
+  --kvm                      use KVM instead of TCG (opt-in: hangs on some hosts)
+  --no-overlay               read-only root + tmpfs /tmp instead of a tmpfs overlay
+  -h, --help
+
+Commands see SVMBIND_LAB_DEVS=A,B,C (A,B share an IOMMU group; C is alone),
+SVMBIND_LAB_DRIVER, SVMBIND_LAB_OTHER_DRIVER, SVMBIND_VM=1, SVMBIND_VM_OUT.
+
+Exit status: one command: its exit status; several: 0 if every command
+exited 0 or 77 (skip), else the first other status. 124: the VM timed out;
+125: the harness failed (boot, modules, devices); 2: usage.
+Environment: SVMBIND_VM_CACHE (default ~/.cache/svmbind-vm), SVMBIND_VM_VERBOSE=1,
+SVMBIND_VM_KEEP=1.
+EOF
+}
+
+say() { printf 'vm.sh: %s\n' "$*" >&2; }
+die() { printf 'vm.sh: error: %s\n' "$*" >&2; exit "${2:-125}"; }
+
+driver=vfio-pci
+cmds=()
+drivers=()
+svmref_params=()
+svmref_ko=
+cwd=$PWD
+envs=()
+timeout=300
+cmd_timeout=0
+out=
+log=
+verbose=${SVMBIND_VM_VERBOSE:-0}
+keep=${SVMBIND_VM_KEEP:-0}
+accel=tcg
+overlay=1
+rws=()
+
+drvname() {
+	case "$1" in
+	vfio-pci) echo vfio-pci ;;
+	svmref | svmref-vfio-pci) echo svmref-vfio-pci ;;
+	*) die "unknown driver '$1' (vfio-pci or svmref)" 2 ;;
+	esac
+}
+need() { [ "$#" -ge 2 ] || die "$1 needs an argument" 2; }
+
+while [ "$#" -gt 0 ]; do
+	case "$1" in
+	--driver) need "$@"; driver=$(drvname "$2"); shift 2 ;;
+	--driver=*) driver=$(drvname "${1#*=}"); shift ;;
+	-c | --cmd) need "$@"; cmds+=("$2"); drivers+=("$driver"); shift 2 ;;
+	--svmref-param) need "$@"; svmref_params+=("$2"); shift 2 ;;
+	--svmref-ko) need "$@"; svmref_ko=$2; shift 2 ;;
+	-C | --cwd) need "$@"; cwd=$2; shift 2 ;;
+	-e | --env) need "$@"; envs+=("$2"); shift 2 ;;
+	--timeout) need "$@"; timeout=$2; shift 2 ;;
+	--cmd-timeout) need "$@"; cmd_timeout=$2; shift 2 ;;
+	--out) need "$@"; out=$2; shift 2 ;;
+	--log) need "$@"; log=$2; keep=1; shift 2 ;;
+	-k | --keep) keep=1; shift ;;
+	--rw) need "$@"; rws+=("$2"); shift 2 ;;
+	-v | --verbose) verbose=1; shift ;;
+	--kvm) accel=kvm; shift ;;
+	--no-overlay) overlay=0; shift ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift
+		[ "$#" -gt 0 ] || die "nothing after --" 2
+		cmds+=("$(printf '%q ' "$@")"); drivers+=("$driver")
+		break ;;
+	*) die "unknown argument '$1' (see --help)" 2 ;;
+	esac
+done
+[ "${#cmds[@]}" -gt 0 ] || { usage >&2; exit 2; }
+case "$timeout$cmd_timeout" in *[!0-9]*) die "timeouts are whole seconds" 2 ;; esac
+cwd=$(cd "$cwd" && pwd) || die "no directory $cwd" 2
+for p in "${envs[@]}"; do
+	case "$p" in [A-Za-z_]*=*) ;; *) die "--env wants NAME=VALUE, not '$p'" 2 ;; esac
+done
+
+# Host side: packages, kernel, initramfs.
+envfile=$("$HERE/setup.sh" | tail -n1) || die "setup.sh failed"
+# shellcheck source=/dev/null
+. "$envfile"
+
+# The provider, when a command wants it.
+want_svmref=0
+for d in "${drivers[@]}"; do [ "$d" = svmref-vfio-pci ] && want_svmref=1; done
+if [ "$want_svmref" = 1 ] && [ -z "$svmref_ko" ]; then
+	pdir=$REPO/tests/vm/provider
+	[ -f "$pdir/Makefile" ] || [ -f "$pdir/Kbuild" ] || die "no provider in $pdir"
+	say "building the provider: make -C $HEADERS M=$pdir modules"
+	if ! blog=$(make -C "$HEADERS" M="$pdir" modules 2>&1); then
+		printf '%s\n' "$blog" | tail -n 30 >&2
+		die "the provider does not build"
+	fi
+	svmref_ko=$pdir/svmref.ko
+fi
+if [ -n "$svmref_ko" ]; then
+	svmref_ko=$(cd "$(dirname "$svmref_ko")" && pwd)/$(basename "$svmref_ko")
+	[ -f "$svmref_ko" ] || die "no $svmref_ko"
+	[ "$(modinfo -F vermagic "$svmref_ko" | cut -d' ' -f1)" = "$KVER" ] ||
+		die "$svmref_ko is not built for $KVER"
+fi
+
+# Results directory, shared with the guest at the same path.
+if [ -z "$out" ]; then
+	out=$(mktemp -d "${TMPDIR:-/tmp}/svmbind-vm.XXXXXX")
+else
+	keep=1
+	mkdir -p "$out"
+	out=$(cd "$out" && pwd)
+fi
+case "$out" in *[[:space:],]*) die "the results path must not contain spaces or commas: $out" 2 ;; esac
+rm -f "$out"/rc.* "$out/done" "$out/setup.rc" "$out/devs"
+log=${log:-$out/console.log}
+rw_args=()
+rw_list=
+for i in "${!rws[@]}"; do
+	d=$(cd "${rws[$i]}" && pwd) || die "no directory ${rws[$i]}" 2
+	case "$d" in *[[:space:],]*) die "--rw paths must not contain spaces or commas: $d" 2 ;; esac
+	rw_args+=(-fsdev "local,id=fsrw$i,path=$d,security_model=none"
+		-device "virtio-9p-pci,fsdev=fsrw$i,mount_tag=svmrw$i")
+	rw_list=${rw_list:+$rw_list,}$d
+done
+
+# The guest's job: variables for guest.sh, then guest.sh itself.
+SVMVM_OUT=$out
+SVMVM_KVER=$KVER
+SVMVM_MODROOT=$MODROOT
+SVMVM_OTHER=uio_pci_generic
+SVMVM_SVMREF_KO=$svmref_ko
+SVMVM_SVMREF_PARAMS=("${svmref_params[@]}")
+SVMVM_CWD=$cwd
+SVMVM_ENV=("${envs[@]}")
+# Pass through the host's SVMBIND_* (but not the lab's own) and CK_* variables.
+while IFS= read -r -d '' kv; do
+	case "$kv" in
+	SVMBIND_LAB_* | SVMBIND_VM=* | SVMBIND_VM_OUT=*) ;;
+	SVMBIND_* | CK_*) SVMVM_ENV=("$kv" "${SVMVM_ENV[@]}") ;;
+	esac
+done < <(env -0)
+SVMVM_CMD_TIMEOUT=$cmd_timeout
+SVMVM_DRIVERS=("${drivers[@]}")
+SVMVM_CMDS=("${cmds[@]}")
+{
+	echo '#!/bin/bash'
+	echo '# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT'
+	echo '# generated by tests/vm/vm.sh; run by the guest'"'"'s /init'
+	printf 'export PATH=%q\n' "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+	declare -p SVMVM_OUT SVMVM_KVER SVMVM_MODROOT SVMVM_OTHER SVMVM_SVMREF_KO \
+		SVMVM_SVMREF_PARAMS SVMVM_CWD SVMVM_ENV SVMVM_CMD_TIMEOUT SVMVM_DRIVERS SVMVM_CMDS
+	printf '. %q\n' "$HERE/guest.sh"
+} >"$out/job.sh"
+
+# Topology: C alone on the root complex; A and B behind a conventional
+# PCI-PCI bridge, so they alias to the bridge's requester ID and share its group.
+if [ "$accel" = kvm ]; then
+	accel_args=(-accel kvm -cpu host)
+else
+	accel_args=(-accel tcg -cpu max)
+fi
+# shellcheck disable=SC2054  # the commas are QEMU's
+qemu=(
+	qemu-system-x86_64 -machine q35 "${accel_args[@]}" -m 1024 -smp 1
+	-nographic -no-reboot -nic none -vga none
+	-device intel-iommu,intremap=on,caching-mode=on
+	-device edu,addr=04.0
+	-device pci-bridge,id=br1,chassis_nr=1,shpc=off,addr=05.0
+	-device edu,bus=br1,addr=01.0
+	-device edu,bus=br1,addr=02.0
+	-fsdev local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot,addr=06.0
+	-fsdev "local,id=fsout,path=$out,security_model=none"
+	-device virtio-9p-pci,fsdev=fsout,mount_tag=svmout,addr=07.0
+	"${rw_args[@]}"
+	-kernel "${KERNEL:-$VMLINUZ}" -initrd "$INITRD"
+	-append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet svmvm_out=$out svmvm_overlay=$overlay${rw_list:+ svmvm_rw=$rw_list}"
+)
+
+# Console to text: no CRs, no terminal control sequences from the firmware.
+clean() { sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
+
+say "booting $KVER (${accel}), ${#cmds[@]} command(s), log $log"
+t0=$(date +%s.%N)
+set +e
+if [ "$verbose" = 1 ]; then
+	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | clean | tee "$log"
+else
+	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | clean >"$log"
+fi
+qrc=${PIPESTATUS[0]}
+set -e
+t1=$(date +%s.%N)
+wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
+
+# Verdict.
+final=
+fails=0
+for i in "${!cmds[@]}"; do
+	if [ -f "$out/rc.$i" ]; then
+		rc=$(cat "$out/rc.$i")
+	elif [ "$qrc" = 124 ]; then
+		rc=124
+	else
+		rc=125
+	fi
+	case "$rc" in
+	0) v=PASS ;;
+	77) v=SKIP ;;
+	*) v=FAIL; fails=$((fails + 1)) ;;
+	esac
+	printf 'vm.sh: %s [%d] (%s, exit %s) %s\n' "$v" "$i" "${drivers[$i]}" "$rc" "${cmds[$i]}"
+	if [ "${#cmds[@]}" = 1 ]; then
+		final=$rc
+	elif [ -z "$final" ] && [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		final=$rc
+	fi
+done
+final=${final:-0}
+if [ "$qrc" = 124 ]; then
+	say "the VM did not finish within ${timeout}s"
+elif [ ! -f "$out/done" ]; then
+	say "the guest did not finish its job (qemu exit $qrc)"
+	[ "$final" = 0 ] && final=125
+fi
+if [ "$final" = 77 ] && [ "$fails" = 0 ]; then
+	printf 'vm.sh: SKIP: the command could not run here (exit 77), VM wall %ss, log %s\n' "$wall" "$log"
+elif [ "$final" = 0 ]; then
+	if [ "$keep" = 1 ]; then
+		printf 'vm.sh: PASS: %d command(s), VM wall %ss, log %s\n' "${#cmds[@]}" "$wall" "$log"
+	else
+		printf 'vm.sh: PASS: %d command(s), VM wall %ss\n' "${#cmds[@]}" "$wall"
+		rm -rf "$out"
+	fi
+else
+	printf 'vm.sh: FAIL: %d of %d command(s) failed, VM wall %ss; console tail:\n' \
+		"$fails" "${#cmds[@]}" "$wall"
+	tail -n 40 "$log" | sed 's/^/  | /'
+	printf 'vm.sh: FAIL: full console log: %s\n' "$log"
+fi
+exit "$final"
