@@ -59,7 +59,7 @@ step() {	# step NAME COMMAND...
 	else failed=$((failed + 1)); failures+=("$name"); echo "FAIL: $name (exit $rc)"; fi
 }
 
-vm() { tests/vm/vm.sh --timeout 600 "$@"; }
+vm() { tests/vm/vm.sh -v --timeout 600 --out "$BUILD/vm-out" "$@"; }
 
 # --- the fast tier: fake kernel, CTest
 fake_tier() { ctest --test-dir "$1" --output-on-failure -j "$JOBS"; }

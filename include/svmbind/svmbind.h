@@ -8,6 +8,8 @@
  *   and a negative code on failure: either `-errno` exactly as the kernel (or
  *   libc) said it, or `-SVMBIND_ERR_*` where the errno alone would be ambiguous.
  *   It also sets `errno` to the positive code. svmbind_strerror() decodes both.
+ *   Each function lists every code it can return; "any other errno of X"
+ *   means the kernel's (or libc's) answer to X, passed on unchanged.
  * - When a library code replaces a kernel errno, svmbind_kernel_errno() still
  *   tells what the kernel said.
  * - Every failure is also described, with the device, the step, the errno and
@@ -15,14 +17,21 @@
  *   never prints unless asked and never exits.
  * - Options structs start with `size_t sz` = sizeof as the caller knows it;
  *   a NULL options pointer means defaults. Unknown non-zero trailing bytes
- *   (a newer caller on an older library) are rejected with -EINVAL.
+ *   (a newer caller on an older library) are rejected with -EINVAL. The same
+ *   rule holds for the structs the library fills in (svmbind_region_info,
+ *   svmbind_bond, svmbind_sys_probe, svmbind_dev_probe): set `sz`, zero the
+ *   rest; the library writes at most `sz` bytes.
  * - Every file descriptor the library opens is O_CLOEXEC.
  * - Handles are thread-safe: a context and its devices may be used from
- *   several threads at once.
+ *   several threads at once. A handle passed to a function that "cannot
+ *   fail" must be valid (not NULL): those functions do not check it.
  *
  * The three functions svm_bind_self(), svm_bind_pid() and svm_unbind() keep
  * the names of the seed's proposal; every other public name starts with
  * `svmbind_` (or `SVMBIND_`), which does not clash with LIBSVM's `svm_*`.
+ *
+ * The guide (docs/guide.md) shows the calls in order; its error table maps
+ * every kernel errno to the code a caller sees and the remedy.
  */
 #ifndef SVMBIND_SVMBIND_H
 #define SVMBIND_SVMBIND_H
@@ -44,60 +53,69 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup version Version
+/** @defgroup libsvmbind_version Version
+ *  @brief Run-time version of the library; svmbind/version.h has the compile-time one.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *  @{ */
 
 /**
  * @brief The version of the library running, as SVMBIND_VERSION_CODE(major, minor, patch).
  *
  * Compare with #SVMBIND_VERSION (the headers compiled against) to detect an
- * older library at run time. Cannot fail.
+ * older library at run time.
+ * @return the packed version. Cannot fail.
  */
 SVMBIND_API uint32_t svmbind_version(void);
 
-/** @brief The running library's version as "major.minor.patch". Cannot fail; static storage. */
+/**
+ * @brief The running library's version as "major.minor.patch".
+ * @return a string in static storage. Cannot fail.
+ */
 SVMBIND_API const char *svmbind_version_string(void);
 
 /** @} */
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup errors Errors
+/** @defgroup libsvmbind_errors Errors
+ *  @brief Library error codes, one strerror for them and errno, and the kernel's own errno.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *  @{ */
 
 /**
  * @brief Library error codes, above the errno range; returned negated.
  *
  * Each names a condition that a bare errno would leave ambiguous.
+ * svmbind_error_errno() gives the classic errno each one refines (in parentheses below).
  */
 enum svmbind_error {
 	SVMBIND_ERR_BASE = 4000,		/**< first library code */
-	/** The kernel has no SVM bind ioctl on this device (VFIO_DEVICE_BIND_TASK answered ENOTTY). */
+	/** The kernel has no SVM bind ioctl on this device (VFIO_DEVICE_BIND_TASK answered ENOTTY). (ENOTTY) */
 	SVMBIND_ERR_NO_SVM_BIND = SVMBIND_ERR_BASE,
-	/** The kernel binds only the caller's own address space: it rejects VFIO_SVM_PID. */
+	/** The kernel binds only the caller's own address space: it rejects VFIO_SVM_PID. (EINVAL) */
 	SVMBIND_ERR_NO_PID_BIND,
-	/** Binding another process was refused by the ptrace access check (credentials, Yama, LSM): EACCES. */
+	/** Binding another process was refused by the ptrace access check (credentials, Yama, LSM). (EACCES) */
 	SVMBIND_ERR_PTRACE_DENIED,
-	/** No such process in the caller's pid namespace, or it has no address space (zombie, kernel thread): ESRCH. */
+	/** No such process in the caller's pid namespace, or it has no address space (zombie, kernel thread). (ESRCH) */
 	SVMBIND_ERR_NO_PROCESS,
-	/** The IOMMU group is not viable: a member device is on a driver that uses the kernel DMA API. */
+	/** The IOMMU group is not viable: a member device is on a driver that uses the kernel DMA API. (EPERM) */
 	SVMBIND_ERR_GROUP_NOT_VIABLE,
-	/** The IOMMU group is open elsewhere (another process or context holds /dev/vfio/N): EBUSY. */
+	/** The IOMMU group is open elsewhere (another process or context holds /dev/vfio/N). (EBUSY) */
 	SVMBIND_ERR_GROUP_BUSY,
-	/** The device is not bound to a VFIO driver (vfio-pci or a variant). */
+	/** The device is not bound to a VFIO driver (vfio-pci or a variant). (ENODEV) */
 	SVMBIND_ERR_NOT_VFIO_DRIVER,
-	/** The device has no IOMMU group: no IOMMU, IOMMU disabled, or no-IOMMU mode off. */
+	/** The device has no IOMMU group: no IOMMU, IOMMU disabled, or no-IOMMU mode off. (ENODEV) */
 	SVMBIND_ERR_NO_IOMMU_GROUP,
-	/** Locked-memory limit (RLIMIT_MEMLOCK) reached while pinning DMA memory: ENOMEM. */
+	/** Locked-memory limit (RLIMIT_MEMLOCK) reached while pinning DMA memory. (ENOMEM) */
 	SVMBIND_ERR_MEMLOCK,
-	/** The device's PASID space is exhausted: ENOSPC. */
+	/** The device's PASID space is exhausted. (ENOSPC) */
 	SVMBIND_ERR_PASID_EXHAUSTED,
-	/** svm_unbind() of a PASID this device handle never bound (no kernel call was made). */
+	/** svm_unbind() of a PASID this device handle never bound (no kernel call was made). (ENOENT) */
 	SVMBIND_ERR_UNKNOWN_PASID,
-	/** The kernel had already released the bond: its address space exited or exec'd (ESRCH on unbind). */
+	/** The kernel had already released the bond: its address space exited or exec'd (ESRCH on unbind). (ESRCH) */
 	SVMBIND_ERR_BOND_GONE,
-	/** VFIO is not available: /dev/vfio/vfio is missing (vfio modules not loaded). */
+	/** VFIO is not available: /dev/vfio/vfio is missing (vfio modules not loaded). (ENODEV) */
 	SVMBIND_ERR_NO_VFIO,
-	/** The VFIO API version or every IOMMU type the library speaks is unsupported by the kernel. */
+	/** The VFIO API version or every IOMMU type the library speaks is unsupported by the kernel. (EINVAL) */
 	SVMBIND_ERR_NO_IOMMU_TYPE,
 	SVMBIND_ERR_END			/**< one past the last library code */
 };
@@ -105,31 +123,39 @@ enum svmbind_error {
 /**
  * @brief Describe an error code: a library code or an errno, positive or negated.
  *
- * @return a static, thread-safe string; never NULL ("unknown error N" for
- *         codes it does not know, in a thread-local buffer).
+ * @param err  a library code (SVMBIND_ERR_*), an errno, or 0; the sign is ignored.
+ * @return a string, never NULL: static storage for the codes it knows
+ *         ("success" for 0), else "unknown error N" in a thread-local buffer
+ *         that the thread's next such call overwrites. Cannot fail.
  */
 SVMBIND_API const char *svmbind_strerror(int err);
 
 /**
  * @brief The errno closest in meaning to @p err (a library code maps to its
  *        classic errno, e.g. SVMBIND_ERR_PTRACE_DENIED to EACCES; an errno to itself).
- * @return a positive errno; EIO for a code it does not know. Sign of @p err is ignored.
+ * @param err  a library code or an errno; the sign is ignored.
+ * @return a positive errno; EIO for 0 and for a code it does not know. Cannot fail.
  */
 SVMBIND_API int svmbind_error_errno(int err);
 
 /**
  * @brief What the kernel said in this thread's last failed library call.
  *
- * @return the positive errno of the kernel call that made the last failing
- *         libsvmbind call in this thread fail, or 0 if that failure was the
- *         library's own (bad argument, unknown PASID) or nothing failed yet.
+ * @return the positive errno of the kernel (or libc) call that made the last
+ *         libsvmbind call in this thread fail; 0 if that failure was the
+ *         library's own decision (bad argument, unknown PASID, a sysfs check),
+ *         if the last call that can fail succeeded (success clears it), or if
+ *         nothing failed yet. Functions documented as "cannot fail" leave it
+ *         alone. Cannot fail.
  */
 SVMBIND_API int svmbind_kernel_errno(void);
 
 /** @} */
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup logging Logging
+/** @defgroup libsvmbind_logging Logging
+ *  @brief Where the library's messages go: nowhere, unless asked.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *  @{ */
 
 /** @brief Message severity. */
@@ -145,6 +171,9 @@ enum svmbind_log_level {
  *
  * Called from the thread that made the call; must not call back into the
  * library. errno is preserved around the call.
+ * @param level  the message's severity.
+ * @param msg    the message; valid only during the call.
+ * @param arg    the argument given to svmbind_set_log().
  */
 typedef void (*svmbind_log_fn)(enum svmbind_log_level level, const char *msg, void *arg);
 
@@ -152,25 +181,40 @@ typedef void (*svmbind_log_fn)(enum svmbind_log_level level, const char *msg, vo
  * @brief Set the process-wide logging callback and its argument.
  *
  * The default is silent, unless the environment variable SVMBIND_LOG is
- * "error", "warn", "info" or "debug" at the first log message: then messages
- * up to that level go to stderr. Pass NULL to silence.
- * @return the previous callback. Cannot fail.
+ * "error", "warn", "info" or "debug" (any case) at the first log message and
+ * no callback was set before: then messages up to that level go to stderr
+ * through svmbind_log_stderr(). Calling this function, even with NULL, turns
+ * the environment variable off for good.
+ * @param fn   the callback, or NULL to silence the library.
+ * @param arg  passed to every call of @p fn.
+ * @return the previous callback (NULL if there was none). Cannot fail.
  */
 SVMBIND_API svmbind_log_fn svmbind_set_log(svmbind_log_fn fn, void *arg);
 
 /**
  * @brief Set the most verbose level passed to the callback.
+ *
+ * The default is #SVMBIND_LOG_INFO (SVMBIND_LOG overrides it when it turns
+ * stderr logging on).
+ * @param level  the most verbose level to pass on.
  * @return the previous level. Cannot fail.
  */
 SVMBIND_API enum svmbind_log_level svmbind_set_log_level(enum svmbind_log_level level);
 
-/** @brief A ready callback that writes "libsvmbind: <level>: <msg>\n" to stderr. */
+/**
+ * @brief A ready callback that writes "libsvmbind: LEVEL: MESSAGE" and a newline to stderr.
+ * @param level  the message's severity.
+ * @param msg    the message.
+ * @param arg    unused.
+ */
 SVMBIND_API void svmbind_log_stderr(enum svmbind_log_level level, const char *msg, void *arg);
 
 /** @} */
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup context Context: one VFIO container
+/** @defgroup libsvmbind_context Context: one VFIO container
+ *  @brief A VFIO container, its IOMMU groups, and IOVA mappings for DMA without a PASID.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *  @{ */
 
 /** @brief A VFIO container and the IOMMU groups attached to it. Opaque. */
@@ -191,28 +235,44 @@ struct svmbind_ctx_opts {
  * @param opts  NULL for defaults.
  * @param[out] ctx  the new context; untouched on failure.
  * @return 0, or
+ *   - -EINVAL: @p ctx is NULL; @p opts has a bad `sz`, non-zero unknown bytes,
+ *     non-zero `flags`, or an `iommu_type` other than 0 and the three above;
  *   - -SVMBIND_ERR_NO_VFIO: /dev/vfio/vfio is missing (modprobe vfio-pci);
- *   - -SVMBIND_ERR_NO_IOMMU_TYPE: the kernel's VFIO API version is not VFIO_API_VERSION,
- *     or the requested IOMMU type is not supported;
  *   - -EACCES, -EPERM: /dev/vfio/vfio cannot be opened (mode, device cgroup);
- *   - -EINVAL: bad arguments or options; -ENOMEM; any errno of open(2) or ioctl(2).
+ *   - any other errno of open(2) on /dev/vfio/vfio (-ENODEV, -EMFILE, -ENFILE, ...);
+ *   - -SVMBIND_ERR_NO_IOMMU_TYPE: the kernel's VFIO API version is not
+ *     VFIO_API_VERSION, or it does not offer the requested `iommu_type`
+ *     (VFIO_CHECK_EXTENSION answered 0);
+ *   - any errno of VFIO_GET_API_VERSION or VFIO_CHECK_EXTENSION that failed;
+ *   - -ENOMEM.
+ *
+ * The IOMMU type is set only when the first device is opened (the kernel
+ * needs a group attached first).
  */
 SVMBIND_API int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **ctx);
 
 /**
  * @brief Close every device still open through @p ctx (unbinding their bonds),
- *        detach the groups and close the container. NULL is allowed.
+ *        detach the groups and close the container.
+ *
+ * Errors met on the way are logged, not returned: everything is released.
+ * @param ctx  the context, or NULL (nothing happens).
  */
 SVMBIND_API void svmbind_ctx_free(struct svmbind_ctx *ctx);
 
-/** @brief The container fd, owned by the context. @return the fd (>= 0). */
+/**
+ * @brief The container fd, owned by the context (do not close it).
+ * @param ctx  the context.
+ * @return the fd (>= 0). Cannot fail.
+ */
 SVMBIND_API int svmbind_ctx_container_fd(const struct svmbind_ctx *ctx);
 
 /**
  * @brief The IOMMU type in force on the container.
+ * @param ctx  the context.
  * @return a VFIO_*_IOMMU value, or 0 while no group is attached (the kernel
  *         forgets the type when the last group leaves; the library sets it
- *         again on the next open).
+ *         again on the next open). Cannot fail.
  */
 SVMBIND_API int svmbind_ctx_iommu_type(const struct svmbind_ctx *ctx);
 
@@ -226,27 +286,47 @@ enum svmbind_dma_flags {
  * @brief Map @p size bytes at @p vaddr to IOVA @p iova for non-PASID DMA.
  *
  * Needs at least one open device (the container has no IOMMU type before).
- * Addresses and size must be multiples of the IOMMU page size.
+ * Addresses and size must be multiples of the IOMMU page size. The memory is
+ * pinned and counts against RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
+ * @param ctx    the context.
+ * @param vaddr  start of the memory in this process.
+ * @param iova   the address the device will use.
+ * @param size   bytes to map.
+ * @param flags  SVMBIND_DMA_READ and/or SVMBIND_DMA_WRITE; 0 means both.
  * @return 0, or
- *   - -SVMBIND_ERR_MEMLOCK: pinning passed RLIMIT_MEMLOCK (raise `ulimit -l`);
- *   - -EINVAL: no device open yet, misaligned, or bad flags;
+ *   - -EINVAL: @p ctx is NULL, unknown @p flags, or no device open yet (library);
+ *     from the kernel: misaligned or zero @p size, an IOVA range that wraps
+ *     or lies outside the IOMMU's usable ranges;
+ *   - -SVMBIND_ERR_MEMLOCK: the kernel said ENOMEM while RLIMIT_MEMLOCK is finite
+ *     and the caller lacks CAP_IPC_LOCK (raise `ulimit -l`); the kernel errno stays ENOMEM;
+ *   - -ENOMEM: the kernel said ENOMEM with no memlock limit in force;
  *   - -EEXIST: the IOVA range overlaps a mapping;
- *   - -ENOMEM, -EFAULT, or any errno of VFIO_IOMMU_MAP_DMA.
+ *   - -ENOSPC: the container holds vfio_iommu_type1's dma_entry_limit mappings already;
+ *   - -EFAULT: @p vaddr is not mapped in this process;
+ *   - any other errno of VFIO_IOMMU_MAP_DMA.
  */
 SVMBIND_API int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova,
 				uint64_t size, uint32_t flags);
 
 /**
  * @brief Unmap the IOVA range mapped by svmbind_dma_map().
- * @return 0, or -EINVAL (no device open, misaligned), -ENOENT (nothing was
- *         unmapped), or any errno of VFIO_IOMMU_UNMAP_DMA.
+ * @param ctx   the context.
+ * @param iova  start of the range.
+ * @param size  bytes; the range must cover whole mappings.
+ * @return 0, or
+ *   - -EINVAL: @p ctx is NULL or no device open yet (library); from the
+ *     kernel: misaligned, or the range splits a mapping;
+ *   - -ENOENT: the kernel unmapped nothing (no mapping in the range);
+ *   - any other errno of VFIO_IOMMU_UNMAP_DMA.
  */
 SVMBIND_API int svmbind_dma_unmap(struct svmbind_ctx *ctx, uint64_t iova, uint64_t size);
 
 /** @} */
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup device Devices
+/** @defgroup libsvmbind_device Devices
+ *  @brief One VFIO device: open by PCI address, info, regions, BAR mmap.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *  @{ */
 
 /** @brief One VFIO device opened through a context. Opaque. */
@@ -266,19 +346,34 @@ struct svmbind_device_opts {
  * container, sets the IOMMU type if the container has none, and gets the
  * device fd and its info. Every step is undone on failure.
  *
+ * @param ctx   the context.
  * @param name  "0000:00:02.0", "00:02.0", or a sysfs path ending in the address.
  * @param opts  NULL for defaults.
  * @param[out] dev  the new device; untouched on failure.
  * @return 0, or
- *   - -EINVAL: @p name is not a PCI address; bad options;
+ *   - -EINVAL: @p ctx or @p dev is NULL; @p name is not a PCI address; bad
+ *     options (`sz`, unknown bytes, non-zero `flags`);
  *   - -ENODEV: no such PCI device in sysfs;
  *   - -SVMBIND_ERR_NO_IOMMU_GROUP: no iommu_group link (boot with intel_iommu=on);
- *   - -SVMBIND_ERR_NOT_VFIO_DRIVER: the device is not on vfio-pci or a variant;
- *   - -SVMBIND_ERR_GROUP_BUSY: the group is open elsewhere;
- *   - -SVMBIND_ERR_GROUP_NOT_VIABLE: another member is on a kernel driver (the log names it);
- *   - -SVMBIND_ERR_NO_IOMMU_TYPE: the kernel refuses every IOMMU type tried;
+ *   - -SVMBIND_ERR_NOT_VFIO_DRIVER: the sysfs driver is not vfio-pci or a variant
+ *     (any driver whose name contains "vfio"), or VFIO_GROUP_GET_DEVICE_FD
+ *     answered ENODEV (kernel errno ENODEV);
+ *   - -ENOENT: neither /dev/vfio/N nor /dev/vfio/noiommu-N exists (no devtmpfs
+ *     or udev; in a container, the node was not passed in);
+ *   - -SVMBIND_ERR_GROUP_BUSY: the group is open elsewhere (kernel errno EBUSY);
  *   - -EACCES, -EPERM: the group node cannot be opened (mode, device cgroup);
- *   - -ENOMEM, or any errno of open(2), readlink(2) or the VFIO ioctls.
+ *   - -SVMBIND_ERR_GROUP_NOT_VIABLE: VFIO_GROUP_GET_STATUS says not viable (another
+ *     member is on a kernel driver: the log names it), or VFIO_GROUP_SET_CONTAINER
+ *     answered EPERM (kernel errno EPERM);
+ *   - -SVMBIND_ERR_NO_IOMMU_TYPE: with `iommu_type` 0 on a group with an IOMMU,
+ *     the kernel refused both TYPE1v2 and TYPE1 (the kernel errno is the last
+ *     VFIO_SET_IOMMU's, or 0 if neither was offered);
+ *   - with an explicit `iommu_type`, or for a no-IOMMU group: the errno of
+ *     VFIO_SET_IOMMU itself (e.g. -EINVAL, -ENODEV, -EBUSY);
+ *   - -ENAMETOOLONG, -EINVAL (library): a sysfs link whose target cannot be parsed;
+ *   - -ENOMEM; any other errno of readlink(2) on sysfs, of open(2) on the group
+ *     node, or of VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER,
+ *     VFIO_GROUP_GET_DEVICE_FD and VFIO_DEVICE_GET_INFO.
  */
 SVMBIND_API int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
 				    const struct svmbind_device_opts *opts,
@@ -288,25 +383,58 @@ SVMBIND_API int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
  * @brief Unbind what is left bound, close the device fd, and release the
  *        group (detached from the container when its last device closes).
  *
- * The device is closed whatever happens. NULL is allowed.
- * @return 0, or the first error met while unbinding leftovers (a bond the
- *         kernel had already released does not count).
+ * The device is closed whatever happens (closing the fd releases any bond
+ * the kernel still holds for it). Leftover bonds are unbound with flags 0.
+ * @param dev  the device, or NULL (returns 0).
+ * @return 0, or the first error met while unbinding leftovers: any errno of
+ *         VFIO_DEVICE_UNBIND_TASK but ESRCH (a bond the kernel had already
+ *         released does not count); e.g. -EINVAL on an IOMMU that requires
+ *         VFIO_SVM_PASID_RELEASE_FLUSHED or _CLEAN: svm_unbind() each bond
+ *         first to choose the flags.
  */
 SVMBIND_API int svmbind_device_close(struct svmbind_device *dev);
 
-/** @brief The raw VFIO device fd, owned by the handle. @return the fd. */
+/**
+ * @brief The raw VFIO device fd, owned by the handle (do not close it).
+ * @param dev  the device.
+ * @return the fd. Cannot fail.
+ */
 SVMBIND_API int svmbind_device_fd(const struct svmbind_device *dev);
-/** @brief The canonical PCI address, e.g. "0000:00:02.0". @return a string owned by the handle. */
+/**
+ * @brief The canonical PCI address, e.g. "0000:00:02.0".
+ * @param dev  the device.
+ * @return a string owned by the handle. Cannot fail.
+ */
 SVMBIND_API const char *svmbind_device_name(const struct svmbind_device *dev);
-/** @brief The IOMMU group number. @return the group number (>= 0). */
+/**
+ * @brief The IOMMU group number.
+ * @param dev  the device.
+ * @return the group number (>= 0). Cannot fail.
+ */
 SVMBIND_API int svmbind_device_group(const struct svmbind_device *dev);
-/** @brief The context the device was opened through. */
+/**
+ * @brief The context the device was opened through.
+ * @param dev  the device.
+ * @return the context. Cannot fail.
+ */
 SVMBIND_API struct svmbind_ctx *svmbind_device_ctx(const struct svmbind_device *dev);
-/** @brief VFIO_DEVICE_FLAGS_* from VFIO_DEVICE_GET_INFO. */
+/**
+ * @brief VFIO_DEVICE_FLAGS_* from VFIO_DEVICE_GET_INFO.
+ * @param dev  the device.
+ * @return the flags. Cannot fail.
+ */
 SVMBIND_API uint32_t svmbind_device_flags(const struct svmbind_device *dev);
-/** @brief Number of regions from VFIO_DEVICE_GET_INFO. */
+/**
+ * @brief Number of regions from VFIO_DEVICE_GET_INFO.
+ * @param dev  the device.
+ * @return the number of regions. Cannot fail.
+ */
 SVMBIND_API uint32_t svmbind_device_num_regions(const struct svmbind_device *dev);
-/** @brief Number of IRQ index types from VFIO_DEVICE_GET_INFO. */
+/**
+ * @brief Number of IRQ index types from VFIO_DEVICE_GET_INFO.
+ * @param dev  the device.
+ * @return the number of IRQ indexes. Cannot fail.
+ */
 SVMBIND_API uint32_t svmbind_device_num_irqs(const struct svmbind_device *dev);
 
 /** @brief One device region, from VFIO_DEVICE_GET_REGION_INFO. */
@@ -320,41 +448,68 @@ struct svmbind_region_info {
 
 /**
  * @brief Describe region @p index.
- * @return 0, or -EINVAL (index out of range, bad @p info->sz), or any errno of the ioctl.
+ * @param dev    the device.
+ * @param index  region index, below svmbind_device_num_regions().
+ * @param[in,out] info  `sz` set by the caller; the rest is filled in.
+ * @return 0, or
+ *   - -EINVAL: @p dev or @p info is NULL, a bad `info->sz` (or non-zero bytes
+ *     past the struct this library knows), or @p index out of range;
+ *   - any errno of VFIO_DEVICE_GET_REGION_INFO.
  */
 SVMBIND_API int svmbind_device_region_info(struct svmbind_device *dev, uint32_t index,
 					   struct svmbind_region_info *info);
 
 /**
  * @brief mmap the whole of region @p index (a BAR) with protection @p prot.
- * @param[out] addr  the mapping. @param[out] len  its length (the region size).
- * @return 0, or -EINVAL (index out of range, empty region),
- *         -EOPNOTSUPP (the region cannot be mmapped), or any errno of mmap(2).
+ * @param dev    the device.
+ * @param index  region index.
+ * @param prot   PROT_READ and/or PROT_WRITE, as for mmap(2); the mapping is MAP_SHARED.
+ * @param[out] addr  the mapping.
+ * @param[out] len  its length (the region size).
+ * @return 0, or
+ *   - -EINVAL: @p dev, @p addr or @p len is NULL, @p index out of range, or
+ *     an empty region (no such BAR);
+ *   - -EOPNOTSUPP: the region cannot be mmapped (use pread/pwrite on the device fd);
+ *   - any errno of VFIO_DEVICE_GET_REGION_INFO or of mmap(2).
  */
 SVMBIND_API int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int prot,
 					  void **addr, size_t *len);
 
-/** @brief Undo svmbind_device_map_region(). @return 0, or -errno of munmap(2). */
+/**
+ * @brief Undo svmbind_device_map_region().
+ * @param dev   the device (only used to name it in the log; may be NULL).
+ * @param addr  the mapping.
+ * @param len   its length.
+ * @return 0, or any errno of munmap(2) (-EINVAL).
+ */
 SVMBIND_API int svmbind_device_unmap_region(struct svmbind_device *dev, void *addr, size_t len);
 
 /** @} */
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup svm Shared Virtual Memory bonds
+/** @defgroup libsvmbind_svm Shared Virtual Memory bonds
+ *  @brief Bind an address space to a device, get its PASID, unbind.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *  @{ */
 
 /**
  * @brief Bind the caller's own address space to @p dev.
  *
+ * Binding an address space that is already bound returns its PASID again
+ * when the kernel does (the handle then counts one more reference; unbind
+ * once per bind).
+ * @param dev  the device.
  * @param[out] pasid  the PASID that tags the device's transactions for this
  *                    address space.
  * @return 0, or
+ *   - -EINVAL: @p dev or @p pasid is NULL (library); or the kernel's EINVAL:
+ *     the IOMMU refused;
  *   - -SVMBIND_ERR_NO_SVM_BIND: the kernel has no SVM bind (stock kernels: ENOTTY);
  *   - -SVMBIND_ERR_PASID_EXHAUSTED: no PASID left (ENOSPC);
- *   - -ENODEV, -EINVAL: the device or its IOMMU cannot do SVM;
- *   - -ENOMEM, -EFAULT, or another errno of VFIO_DEVICE_BIND_TASK.
- * Binding an address space that is already bound returns its PASID again
- * (one more reference; unbind once per bind).
+ *   - -ENODEV: the device or its IOMMU cannot do SVM (VT-d: boot with intel_iommu=on,sm_on);
+ *   - -ENOMEM: the library could not grow its bond table (no kernel call was
+ *     made), or the kernel said ENOMEM;
+ *   - -EFAULT, or any other errno of VFIO_DEVICE_BIND_TASK.
  */
 SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
 
@@ -362,27 +517,45 @@ SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
  * @brief Bind the address space of process @p pid (in the caller's pid namespace).
  *
  * The caller must pass the kernel's PTRACE_MODE_ATTACH_REALCREDS check on
- * @p pid: same real uid and gid, or CAP_SYS_PTRACE; and Yama's ptrace_scope.
+ * @p pid: same real uid and gid, or CAP_SYS_PTRACE; and Yama's ptrace_scope
+ * (1: only an ancestor, or the tracer @p pid named with prctl(PR_SET_PTRACER)).
+ * A bond belongs to the target's address space: it dies when the target
+ * exits or execs. Binding an address space already bound returns the same
+ * PASID when the kernel does (one more reference).
+ * @param dev  the device.
+ * @param pid  the process to bind.
+ * @param[out] pasid  its PASID.
  * @return 0, or
- *   - -EINVAL: @p pid is not positive;
- *   - -SVMBIND_ERR_NO_SVM_BIND: the kernel has no SVM bind;
- *   - -SVMBIND_ERR_NO_PID_BIND: the kernel binds only the caller's own address space;
- *   - -SVMBIND_ERR_NO_PROCESS: no such process here, or it has no address space;
- *   - -SVMBIND_ERR_PTRACE_DENIED: the ptrace check refused (the log names Yama's scope and the remedy);
- *   - -SVMBIND_ERR_PASID_EXHAUSTED, -EINTR, -ENOMEM, -EFAULT, or another errno of the ioctl.
+ *   - -EINVAL: @p dev or @p pasid is NULL, or @p pid is not positive (library);
+ *     or the kernel's EINVAL on a kernel that knows VFIO_SVM_PID: the IOMMU refused;
+ *   - -SVMBIND_ERR_NO_SVM_BIND: the kernel has no SVM bind (ENOTTY);
+ *   - -SVMBIND_ERR_NO_PID_BIND: the kernel binds only the caller's own address space
+ *     (it said EINVAL and the dialect probe found the "self" dialect);
+ *   - -SVMBIND_ERR_NO_PROCESS: no such process here, or it has no address space (ESRCH);
+ *   - -SVMBIND_ERR_PTRACE_DENIED: the ptrace check refused, EACCES or EPERM
+ *     (the log names Yama's scope and the remedy);
+ *   - -SVMBIND_ERR_PASID_EXHAUSTED: no PASID left (ENOSPC);
+ *   - -ENODEV: the device or its IOMMU cannot do SVM;
+ *   - -EINTR: interrupted while waiting for the target's exec lock: retry;
+ *   - -ENOMEM: the library's bond table or the kernel;
+ *   - -EFAULT, or any other errno of VFIO_DEVICE_BIND_TASK.
  */
 SVMBIND_API int svm_bind_pid(struct svmbind_device *dev, pid_t pid, uint32_t *pasid);
 
 /**
  * @brief Drop one reference on the bond named by @p pasid.
  *
- * @param flags  0, VFIO_SVM_PASID_RELEASE_FLUSHED or VFIO_SVM_PASID_RELEASE_CLEAN.
+ * @param dev    the device the bond was made on.
+ * @param pasid  the PASID svm_bind_self() or svm_bind_pid() returned.
+ * @param flags  0, VFIO_SVM_PASID_RELEASE_FLUSHED or VFIO_SVM_PASID_RELEASE_CLEAN
+ *               (passed to the kernel unchecked; some IOMMUs require one).
  * @return 0, or
+ *   - -EINVAL: @p dev is NULL (library); or the kernel's EINVAL: @p flags
+ *     unknown or not accepted (the bond is kept);
  *   - -SVMBIND_ERR_UNKNOWN_PASID: this handle holds no bond with @p pasid (nothing was asked of the kernel);
- *   - -SVMBIND_ERR_BOND_GONE: the kernel had already released it (the process exited or exec'd);
- *     the handle forgets it too;
- *   - -EINVAL: @p flags unknown to the kernel; or another errno of VFIO_DEVICE_UNBIND_TASK
- *     (the bond is then kept).
+ *   - -SVMBIND_ERR_BOND_GONE: the kernel had already released it, ESRCH (the process exited
+ *     or exec'd); the handle forgets the bond, whatever its count;
+ *   - any other errno of VFIO_DEVICE_UNBIND_TASK (the bond is then kept).
  */
 SVMBIND_API int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags);
 
@@ -394,19 +567,31 @@ struct svmbind_bond {
 	pid_t pid;		/**< out: the process bound (the caller's pid for svm_bind_self()) */
 };
 
-/** @brief Number of bonds the handle holds. @return a count (>= 0). */
+/**
+ * @brief Number of bonds the handle holds.
+ * @param dev  the device.
+ * @return a count. Cannot fail.
+ */
 SVMBIND_API size_t svmbind_device_nr_bonds(struct svmbind_device *dev);
 
 /**
  * @brief The @p i-th bond, in the order they were made.
- * @return 0, -ENOENT past the last bond, -EINVAL for a bad @p bond->sz.
+ * @param dev  the device.
+ * @param i    index, from 0.
+ * @param[in,out] bond  `sz` set by the caller; the rest is filled in.
+ * @return 0, or
+ *   - -ENOENT: @p i is past the last bond;
+ *   - -EINVAL: @p dev or @p bond is NULL, or a bad `bond->sz` (or non-zero
+ *     bytes past the struct this library knows).
  */
 SVMBIND_API int svmbind_device_bond(struct svmbind_device *dev, size_t i, struct svmbind_bond *bond);
 
 /** @} */
 
 /* ------------------------------------------------------------------------ */
-/** @defgroup probe Feature probing
+/** @defgroup libsvmbind_probe Feature probing
+ *  @brief What the machine and a device can do, and why not.
+ *  @note `#include <svmbind/svmbind.h>`; link with `-lsvmbind` (`pkg-config --libs libsvmbind`).
  *
  * Every tri-state field is 1 (yes), 0 (no) or negative: unknown, and the
  * value is the reason (-errno or -SVMBIND_ERR_*, for svmbind_strerror()).
@@ -423,7 +608,18 @@ enum svmbind_dialect {
 /**
  * @brief Which dialect the kernel speaks for this device, found with calls the
  *        kernel rejects before acting, and cached in the handle.
- * @return an enum svmbind_dialect, or a negative reason when the answers fit no dialect.
+ *
+ * First a BIND with argsz 0 (below every minsz): ENOTTY means
+ * #SVMBIND_DIALECT_NONE, EINVAL means a BIND exists. Then a PID bind of a pid
+ * no kernel hands out (INT_MAX): ESRCH means #SVMBIND_DIALECT_PID, EINVAL
+ * (flag unknown) #SVMBIND_DIALECT_SELF. Answers are cached; failures are not.
+ * @param dev  the device.
+ * @return an enum svmbind_dialect (>= 0), or
+ *   - -EINVAL: @p dev is NULL;
+ *   - -EPROTO: the kernel accepted a probe it should have rejected (the
+ *     library unbinds the bond at once and logs it);
+ *   - the negated errno of any other answer to a probe that fits no dialect
+ *     (e.g. -EACCES, -EFAULT); svmbind_kernel_errno() is then 0.
  */
 SVMBIND_API int svmbind_device_dialect(struct svmbind_device *dev);
 
@@ -432,16 +628,16 @@ enum svmbind_probe_flags {
 	SVMBIND_PROBE_NOCACHE = 1u << 0,	/**< look again instead of answering from the cache */
 };
 
-/** @brief What this machine can do. */
+/** @brief What this machine can do. Tri-state fields: 1, 0, or a negative reason. */
 struct svmbind_sys_probe {
 	size_t sz;			/**< in: sizeof(struct svmbind_sys_probe) */
-	int vfio;			/**< /dev/vfio/vfio opens */
-	int vfio_api_version;		/**< VFIO_GET_API_VERSION, or the negative reason */
+	int vfio;			/**< /dev/vfio/vfio opens (0 when missing; -EACCES, ... when it cannot be opened) */
+	int vfio_api_version;		/**< VFIO_GET_API_VERSION, or the negative reason (-SVMBIND_ERR_NO_VFIO when missing) */
 	int type1;			/**< VFIO_TYPE1_IOMMU offered */
 	int type1v2;			/**< VFIO_TYPE1v2_IOMMU offered */
 	int noiommu_type;		/**< VFIO_NOIOMMU_IOMMU offered */
 	int iommu_groups;		/**< at least one IOMMU group exists */
-	int noiommu_mode;		/**< vfio's enable_unsafe_noiommu_mode is on */
+	int noiommu_mode;		/**< vfio's enable_unsafe_noiommu_mode is on (0 when vfio is not loaded) */
 	int ptrace_scope;		/**< Yama's ptrace_scope 0..3, or negative (-ENOENT: no Yama) */
 	int cap_sys_ptrace;		/**< CAP_SYS_PTRACE is effective */
 	int cap_ipc_lock;		/**< CAP_IPC_LOCK is effective (no memlock limit on DMA) */
@@ -455,25 +651,31 @@ struct svmbind_sys_probe {
 
 /**
  * @brief Probe the machine; the answer is cached for the process.
- * @return 0, or -EINVAL for a bad @p out->sz or flags.
+ *
+ * Needs no privilege; opens /dev/vfio/vfio for a moment if it can.
+ * @param[in,out] out  `sz` set by the caller; the rest is filled in.
+ * @param flags  0 or #SVMBIND_PROBE_NOCACHE.
+ * @return 0, or -EINVAL: @p out is NULL, a bad `out->sz` (or non-zero bytes
+ *         past the struct this library knows), or unknown @p flags. What
+ *         could not be found out is in the fields, not in the return value.
  */
 SVMBIND_API int svmbind_probe_system(struct svmbind_sys_probe *out, uint32_t flags);
 
-/** @brief What a device can do. */
+/** @brief What a device can do. Tri-state fields: 1, 0, or a negative reason. */
 struct svmbind_dev_probe {
 	size_t sz;			/**< in: sizeof(struct svmbind_dev_probe) */
 	char name[16];			/**< canonical PCI address */
 	char driver[64];		/**< bound driver, "" when unbound */
-	int vfio_driver;		/**< the driver is a VFIO driver */
-	int iommu_group;		/**< group number, or the negative reason */
-	int group_viable;		/**< no member is on a kernel-DMA driver */
+	int vfio_driver;		/**< the driver is a VFIO driver (its name contains "vfio") */
+	int iommu_group;		/**< group number, or the negative reason (-SVMBIND_ERR_NO_IOMMU_GROUP) */
+	int group_viable;		/**< no member is on a kernel-DMA driver (from sysfs; the reason of iommu_group when that is negative) */
 	unsigned int nr_offenders;	/**< members that make the group not viable */
 	char offenders[256];		/**< "0000:03:00.1 (e1000e), ..." (truncated with "...") */
 	int ats;			/**< ATS extended capability present */
 	int pri;			/**< PRI extended capability present */
 	int pasid;			/**< PASID extended capability present */
-	int pasid_width;		/**< max PASID width in bits, or the negative reason */
-	int dialect;			/**< enum svmbind_dialect, or the negative reason (needs an open device) */
+	int pasid_width;		/**< max PASID width in bits, 0 without the capability, or the negative reason */
+	int dialect;			/**< enum svmbind_dialect, or the negative reason (-EBADF: no open device given) */
 };
 
 /**
@@ -483,8 +685,18 @@ struct svmbind_dev_probe {
  *
  * Capabilities come from sysfs config space, readable past 64 bytes only with
  * CAP_SYS_ADMIN (else -EPERM in those fields); vfio-pci's own config region
- * hides PASID, so sysfs is the source.
- * @return 0, or -EINVAL (bad name or @p out->sz), -ENODEV (no such device).
+ * hides PASID, so sysfs is the source. The system part is not cached; the
+ * dialect is cached in @p dev (see svmbind_device_dialect()).
+ * @param name  the PCI address, as for svmbind_device_open().
+ * @param dev   an open handle of the same device, or NULL.
+ * @param[in,out] out  `sz` set by the caller; the rest is filled in.
+ * @param flags  0 or #SVMBIND_PROBE_NOCACHE (probe the dialect again).
+ * @return 0, or
+ *   - -EINVAL: @p out is NULL, a bad `out->sz` (or non-zero bytes past the
+ *     struct this library knows), unknown @p flags, @p name not a PCI
+ *     address, or @p dev is a different device;
+ *   - -ENODEV: no such PCI device in sysfs.
+ *   What could not be found out is in the fields, not in the return value.
  */
 SVMBIND_API int svmbind_probe_device(const char *name, struct svmbind_device *dev,
 				     struct svmbind_dev_probe *out, uint32_t flags);

@@ -13,6 +13,20 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+/**
+ * @defgroup libsvmbind_uapi The seed's SVM bind UAPI
+ * @brief VFIO_DEVICE_BIND_TASK and VFIO_DEVICE_UNBIND_TASK on a VFIO device fd,
+ *        as the seed RFC proposed them (never merged upstream).
+ *
+ * BIND takes a struct vfio_device_svm: with flags 0 it binds the caller's
+ * address space, with #VFIO_SVM_PID the one of process `pid` (the caller must
+ * pass PTRACE_MODE_ATTACH_REALCREDS on it), and writes the PASID back. UNBIND
+ * takes the PASID and at most one of the RELEASE flags. A stock kernel answers
+ * both with ENOTTY. libsvmbind's svm_bind_self(), svm_bind_pid() and
+ * svm_unbind() wrap them; use these definitions only to talk to the kernel
+ * directly.
+ * @{
+ */
 #ifndef VFIO_DEVICE_BIND_TASK
 /**
  * @brief Argument of VFIO_DEVICE_BIND_TASK and VFIO_DEVICE_UNBIND_TASK.
@@ -47,6 +61,8 @@ struct vfio_device_svm {
 #define VFIO_DEVICE_SVM_MINSZ		16u
 /** Smallest argsz before the seed added @c pid (the "bind self only" dialect). */
 #define VFIO_DEVICE_SVM_MINSZ_NOPID	12u
+
+/** @} */
 
 #if defined(__cplusplus)
 static_assert(sizeof(struct vfio_device_svm) == 16, "vfio_device_svm layout");
