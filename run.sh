@@ -27,7 +27,7 @@ as_root() {
 
 # Debian packages the build and the fast tier need (the VM tier installs its own).
 PKGS=(build-essential cmake pkg-config check libnl-3-dev libnl-genl-3-dev
-      doxygen graphviz strace valgrind abigail-tools clang libclang-rt-14-dev)
+      doxygen graphviz strace valgrind abigail-tools clang libclang-rt-14-dev groff-base python3)
 
 install_packages() {
 	local missing=()
@@ -124,8 +124,11 @@ test_all() {
 	install_packages
 	say "building (gcc, -Werror) and with ASan+UBSan"
 	build "$BUILD"
-	build "$BUILD-asan" -DSVMBIND_SANITIZE=ON -DSVMBIND_BENCH=OFF
+	build "$BUILD-asan" -DSVMBIND_SANITIZE=ON -DSVMBIND_BENCH=OFF -DSVMBIND_DOCS=OFF
 	step "exports: only the versioned public API" exports_only_the_api
+	step "consumers: install, pkg-config, find_package, each header alone (C11, C++17), man pages" \
+		tests/consumers/check.sh "$BUILD"
+	step "ABI: abidiff against abi/*.abi, version node = project version" abi/check.sh "$BUILD"
 	step "fake tier (CTest)" fake_tier "$BUILD"
 	step "fake tier under ASan+UBSan" fake_tier "$BUILD-asan"
 	step "fake tier under valgrind (leaks)" valgrind_tier

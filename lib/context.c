@@ -248,9 +248,14 @@ int svmbind__group_get(struct svmbind_ctx *ctx, int num, struct svmbind_group **
 
 	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &ctx->fd)) {
 		err = errno;
-		if (err == EPERM) {
-			pr_err("group %d: VFIO_GROUP_SET_CONTAINER: %s: the group stopped being viable",
+		if (err == EPERM && noiommu) {
+			pr_err("group %d: VFIO_GROUP_SET_CONTAINER: %s: a no-IOMMU group needs "
+			       "CAP_SYS_RAWIO, and cannot share a container with IOMMU groups",
 			       num, strerror(err));
+			ret = KFAIL(err, err);
+		} else if (err == EPERM) {
+			pr_err("group %d: VFIO_GROUP_SET_CONTAINER: %s: the group stopped being viable "
+			       "(a member was bound to a kernel driver)", num, strerror(err));
 			ret = KFAIL(SVMBIND_ERR_GROUP_NOT_VIABLE, err);
 		} else {
 			pr_err("group %d: VFIO_GROUP_SET_CONTAINER: %s", num, strerror(err));

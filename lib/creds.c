@@ -10,7 +10,7 @@
 
 int svmbind__cap_effective(int cap)
 {
-	char buf[4096], *line;
+	char buf[16384], *line;
 	unsigned long long eff;
 	ssize_t n;
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);

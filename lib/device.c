@@ -157,7 +157,11 @@ int svmbind_device_close(struct svmbind_device *dev)
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->bonds);
 	free(dev);
-	return ret ? FAIL(ret) : svmbind__ok(0);
+	if (ret) {
+		errno = -ret;	/* svmbind_kernel_errno() still holds the unbind's */
+		return ret;
+	}
+	return svmbind__ok(0);
 }
 
 int svmbind_device_fd(const struct svmbind_device *dev)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* Error codes: library codes above the errno range, one strerror for both. */
+#include <limits.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -38,6 +39,8 @@ const char *svmbind_strerror(int err)
 	static __thread char unknown[48];
 	const char *s;
 
+	if (err == INT_MIN)
+		err = 0x7fffffff;	/* -INT_MIN does not exist; no such code either */
 	if (err < 0)
 		err = -err;
 	if (is_lib_code(err))
@@ -53,6 +56,8 @@ const char *svmbind_strerror(int err)
 
 int svmbind_error_errno(int err)
 {
+	if (err == INT_MIN)
+		return EIO;
 	if (err < 0)
 		err = -err;
 	if (is_lib_code(err))

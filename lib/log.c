@@ -56,6 +56,8 @@ enum svmbind_log_level svmbind_set_log_level(enum svmbind_log_level level)
 {
 	enum svmbind_log_level old;
 
+	if ((unsigned int)level > SVMBIND_LOG_DEBUG)
+		level = SVMBIND_LOG_DEBUG;
 	pthread_mutex_lock(&log_lock);
 	old = log_level;
 	log_level = level;

@@ -79,7 +79,9 @@ int svmbind_device_dialect(struct svmbind_device *dev)
 	if (!dev)
 		return FAIL(EINVAL);
 	d = svmbind__probe_dialect(dev);
-	return d < 0 ? FAIL(d) : svmbind__ok(d);
+	if (d == -EPROTO)	/* the library's verdict, not the kernel's errno */
+		return FAIL(d);
+	return d < 0 ? KFAIL(d, -d) : svmbind__ok(d);
 }
 
 static struct bond *find_bond(struct svmbind_device *dev, uint32_t pasid)
@@ -286,6 +288,8 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 		struct bond *b = &dev->bonds[dev->nr_bonds - 1];
 		int ret = unbind_locked(dev, b, 0);
 
+		if (ret == -EINVAL)	/* some IOMMUs insist on a release mode */
+			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED);
 		if (ret == -SVMBIND_ERR_BOND_GONE)
 			continue;
 		if (ret) {

@@ -88,24 +88,31 @@ static void report_system(struct out *o, const struct svmbind_sys_probe *p)
 {
 	char scope[64];
 
-	if (p->vfio <= 0 || p->type1v2 + p->type1 <= 0)
+	if (p->vfio <= 0 || (p->type1v2 <= 0 && p->type1 <= 0))
 		o->missing = true;
 	if (o->json) {
 		printf("  \"system\": {");
 		o->first = true;
 		j_tri(o, "vfio", p->vfio);
-		if (p->vfio_api_version >= 0)
-			j_int(o, "vfio_api_version", p->vfio_api_version);
+		key(o, "vfio_api_version");
+		p->vfio_api_version >= 0 ? printf("%d", p->vfio_api_version) : printf("null");
+		if (p->vfio_api_version < 0) {
+			key(o, "vfio_api_version_reason");
+			json_str(svmbind_strerror(p->vfio_api_version));
+		}
 		j_tri(o, "type1", p->type1);
 		j_tri(o, "type1v2", p->type1v2);
 		j_tri(o, "noiommu_type", p->noiommu_type);
 		j_tri(o, "iommu_groups", p->iommu_groups);
 		j_tri(o, "noiommu_mode", p->noiommu_mode);
 		key(o, "ptrace_scope");
-		if (p->ptrace_scope >= 0)
+		if (p->ptrace_scope >= 0) {
 			printf("%d", p->ptrace_scope);
-		else
+		} else {
 			printf("null");
+			key(o, "ptrace_scope_reason");
+			json_str(svmbind_strerror(p->ptrace_scope));
+		}
 		j_tri(o, "cap_sys_ptrace", p->cap_sys_ptrace);
 		j_tri(o, "cap_ipc_lock", p->cap_ipc_lock);
 		key(o, "memlock_cur");
@@ -179,7 +186,12 @@ static void report_device(struct out *o, const struct svmbind_dev_probe *p, int 
 		j_tri(o, "vfio_driver", p->vfio_driver);
 		key(o, "iommu_group");
 		p->iommu_group >= 0 ? printf("%d", p->iommu_group) : printf("null");
+		if (p->iommu_group < 0) {
+			key(o, "iommu_group_reason");
+			json_str(svmbind_strerror(p->iommu_group));
+		}
 		j_tri(o, "group_viable", p->group_viable);
+		j_int(o, "nr_offenders", p->nr_offenders);
 		key(o, "offenders");
 		json_str(p->offenders);
 		j_tri(o, "ats", p->ats);
@@ -213,7 +225,7 @@ static void report_device(struct out *o, const struct svmbind_dev_probe *p, int 
 		printf("  %-34s -> bind to vfio-pci or unbind: %s\n", "", p->offenders);
 	line(o, "ATS capability", p->ats, NULL);
 	line(o, "PRI capability", p->pri, NULL);
-	line(o, "PASID capability", p->pasid, p->pasid == -1 ? "run as root to read config space" : NULL);
+	line(o, "PASID capability", p->pasid, p->pasid == -EPERM ? "run as root to read config space" : NULL);
 	if (p->pasid > 0)
 		printf("  %-34s %d bits\n", "PASID width", p->pasid_width);
 	printf("  %-34s %s\n", "open through VFIO", open_err ? svmbind_strerror(open_err) : "ok");
@@ -274,9 +286,11 @@ int main(int argc, char **argv)
 		int ret = svmbind_probe_device(argv[optind], NULL, &dp, 0), open_err = 0;
 
 		if (ret) {
-			if (o.json)
-				printf(",\n  \"device\": null,\n  \"device_error\": \"%s\"\n}\n", svmbind_strerror(ret));
-			else
+			if (o.json) {
+				printf(",\n  \"device\": null,\n  \"device_error\": ");
+				json_str(svmbind_strerror(ret));
+				printf("\n}\n");
+			} else
 				printf("Device %s: %s\n", argv[optind], svmbind_strerror(ret));
 			return ret == -EINVAL ? 64 : 1;
 		}

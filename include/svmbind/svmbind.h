@@ -521,7 +521,9 @@ SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
  * (1: only an ancestor, or the tracer @p pid named with prctl(PR_SET_PTRACER)).
  * A bond belongs to the target's address space: it dies when the target
  * exits or execs. Binding an address space already bound returns the same
- * PASID when the kernel does (one more reference).
+ * PASID when the kernel does (one more reference). When the kernel hands out
+ * a PASID that the handle still lists for another pid, that bond has ended
+ * (its process exited or exec'd) and the handle's entry is replaced.
  * @param dev  the device.
  * @param pid  the process to bind.
  * @param[out] pasid  its PASID.
@@ -685,7 +687,7 @@ struct svmbind_dev_probe {
  *
  * Capabilities come from sysfs config space, readable past 64 bytes only with
  * CAP_SYS_ADMIN (else -EPERM in those fields); vfio-pci's own config region
- * hides PASID, so sysfs is the source. The system part is not cached; the
+ * hides PASID, so sysfs is the source. Sysfs is read afresh on every call; the
  * dialect is cached in @p dev (see svmbind_device_dialect()).
  * @param name  the PCI address, as for svmbind_device_open().
  * @param dev   an open handle of the same device, or NULL.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* Conformance: binding other processes: real processes, credentials, Yama,
  * pid namespaces, and what happens to a bond when its process exits or execs. */
-#define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>

@@ -63,7 +63,7 @@ END_TEST
 
 START_TEST(missing_vfio_is_no_vfio)
 {
-	char node[512], moved[512];
+	char node[512], moved[520];
 	struct svmbind_ctx *ctx = NULL;
 
 	snprintf(node, sizeof(node), "%s/dev/vfio/vfio", fakek_root());

@@ -5,6 +5,11 @@
 #define SVMBIND_UNIT_H
 
 #include "fakek.h"
+
+/* The fake is LD_PRELOADed, not linked: its control API resolves at run time. */
+#pragma weak fakek_inject
+#pragma weak fakek_calls
+#pragma weak fakek_root
 #include "lab.h"
 #include "testutil.h"
 
