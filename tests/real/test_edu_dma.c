@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
 
 #include "lab.h"
 #include "testutil.h"
@@ -30,6 +32,9 @@
 #define IOVA_SRC	0x100000
 #define IOVA_DST	0x200000
 #define LEN		4096
+/* QEMU 7.2's edu rejects a transfer that ends at its buffer's last byte
+ * (off by one in its range check): move half the buffer. */
+#define XFER		2048
 
 struct edu {
 	struct svmbind_ctx *ctx;
@@ -57,11 +62,24 @@ static void dma(struct edu *e, uint64_t src, uint64_t dst, uint32_t cmd)
 
 	wr(e, EDU_DMA_SRC, src);
 	wr(e, EDU_DMA_DST, dst);
-	wr(e, EDU_DMA_CNT, LEN);
+	wr(e, EDU_DMA_CNT, XFER);
 	wr(e, EDU_DMA_CMD, CMD_START | cmd);
 	for (int i = 0; i < 5000 && (rd(e, EDU_DMA_CMD) & CMD_START); i++)
 		nanosleep(&ts, NULL);
 	ck_assert_msg(!(rd(e, EDU_DMA_CMD) & CMD_START), "edu DMA did not finish");
+}
+
+/* vfio-pci hands the device over with bus mastering off: turn it on. */
+static void enable_bus_master(struct edu *e)
+{
+	struct svmbind_region_info cfg = { .sz = sizeof(cfg) };
+	int fd = svmbind_device_fd(e->dev);
+	uint16_t cmd;
+
+	ck_ok(svmbind_device_region_info(e->dev, VFIO_PCI_CONFIG_REGION_INDEX, &cfg));
+	ck_assert_int_eq(pread(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND), 2);
+	cmd |= PCI_COMMAND_MASTER;
+	ck_assert_int_eq(pwrite(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND), 2);
 }
 
 static void edu_open(struct edu *e)
@@ -73,6 +91,7 @@ static void edu_open(struct edu *e)
 	ck_ok(svmbind_device_map_region(e->dev, VFIO_PCI_BAR0_REGION_INDEX, PROT_READ | PROT_WRITE,
 					&bar, &e->bar_len));
 	e->bar = bar;
+	enable_bus_master(e);
 }
 
 static void *page(void)
@@ -107,7 +126,7 @@ START_TEST(edu_dma_goes_through_the_iommu_mappings)
 	ck_ok(svmbind_dma_map(e.ctx, dst, IOVA_DST, LEN, SVMBIND_DMA_WRITE));
 	dma(&e, IOVA_SRC, EDU_BUF, 0);
 	dma(&e, EDU_BUF, IOVA_DST, CMD_TO_RAM);
-	ck_assert_msg(!memcmp(src, dst, LEN), "data did not round-trip through the device");
+	ck_assert_msg(!memcmp(src, dst, XFER), "data did not round-trip through the device");
 	svmbind_ctx_free(e.ctx);
 }
 END_TEST
@@ -124,10 +143,15 @@ START_TEST(edu_dma_from_an_unmapped_iova_is_blocked)
 	dma(&e, IOVA_SRC, EDU_BUF, 0);			/* edu's buffer: 0xaa */
 	ck_ok(svmbind_dma_unmap(e.ctx, IOVA_SRC, LEN));
 	memset(src, 0x55, LEN);
-	dma(&e, IOVA_SRC, EDU_BUF, 0);			/* must not reach src */
-	dma(&e, EDU_BUF, IOVA_DST, CMD_TO_RAM);
-	ck_assert_uint_eq(dst[0], 0xaa);
-	ck_assert_uint_eq(dst[LEN - 1], 0xaa);
+	memset(dst, 0x11, LEN);
+	dma(&e, IOVA_SRC, EDU_BUF, 0);			/* faults in the IOMMU */
+	dma(&e, EDU_BUF, IOVA_DST, CMD_TO_RAM);		/* still mapped: lands */
+	/* The write-back happened, and carried nothing of the unmapped page
+	 * (QEMU hands a faulting device read zeros). */
+	ck_assert_uint_ne(dst[0], 0x11);
+	ck_assert_uint_ne(dst[0], 0x55);
+	ck_assert_uint_ne(dst[XFER - 1], 0x55);
+	ck_assert_uint_eq(dst[XFER], 0x11);		/* and nothing past the transfer */
 	svmbind_ctx_free(e.ctx);
 }
 END_TEST
