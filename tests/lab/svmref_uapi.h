@@ -19,8 +19,11 @@
  * mm that is already bound on the same device returns the same PASID and
  * takes another reference; UNBIND drops one. A bond dies when its mm dies
  * (task exit, or exec replacing the mm) and when the device fd is closed.
+ * UNBIND takes the same minsz as BIND in its dialect (16, or 12 in dialect 1).
  * UNBIND of a PASID with no live bond is -ESRCH; unknown UNBIND flags
  * (outside RELEASE_FLUSHED|RELEASE_CLEAN) are -EINVAL.
+ * The ptrace check is skipped when the target's mm is the caller's own, as
+ * mm_access() does.
  */
 #ifndef SVMREF_UAPI_H
 #define SVMREF_UAPI_H
@@ -43,10 +46,14 @@ enum svmref_dialect {
  * QEMU has no device with a PASID capability, so the provider performs the
  * access from the kernel on the bond's mm (and only that mm).
  *
- * Returns 0 when all @len bytes moved; -ESRCH when no live bond has @pasid
- * (never bound, unbound, or its mm died); -EFAULT when @va..@va+@len is not
- * mapped in the bound mm or @buf is bad; -EINVAL for argsz < minsz, unknown
- * flags or @len > SVMREF_DMA_MAX.
+ * Returns 0 when all @len bytes moved (@len 0: 0 once the bond is found);
+ * -ESRCH when no live bond has @pasid (never bound, unbound, or its mm died);
+ * -EFAULT when @va..@va+@len is not mapped in the bound mm, or a write meets a
+ * page mapped without write permission (a device honours page permissions),
+ * or @buf is bad; -EINVAL for argsz < minsz, unknown flags or
+ * @len > SVMREF_DMA_MAX; -ENOMEM; -EINTR on a fatal signal. On an error the
+ * bytes before the failing page may have moved. Answers in every dialect;
+ * @pad is ignored.
  */
 struct svmref_dma {
 	__u32 argsz;
