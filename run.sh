@@ -103,6 +103,11 @@ vm_tier() {
 		-c "$b/tests/conformance"
 }
 
+provider_selftest() {
+	[ "${SVMBIND_SKIP_VM:-}" = 1 ] && { echo "SVMBIND_SKIP_VM=1: NOT run"; return 77; }
+	STRESS_SECS=10 tests/vm/provider/selftest.sh -v --timeout 600
+}
+
 demo() {
 	install_packages
 	say "building"
@@ -133,6 +138,7 @@ test_all() {
 	step "fake tier under ASan+UBSan" fake_tier "$BUILD-asan"
 	step "fake tier under valgrind (leaks)" valgrind_tier
 	step "QEMU tier: Debian's kernel, stock vfio-pci and the svmref provider" vm_tier
+	step "QEMU tier: the provider's raw-ioctl selftest, stress, clean unload" provider_selftest
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 	echo "$passed passed, $failed failed, $skipped skipped"
