@@ -2,6 +2,7 @@
 /* Conformance: the seed's SVM bind/unbind on the caller's own address space,
  * dialect probing, bond bookkeeping, concurrency. */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -174,6 +175,27 @@ START_TEST(dma_tagged_with_own_pasid_reaches_own_memory)
 }
 END_TEST
 
+START_TEST(dma_write_to_a_read_only_page_faults_and_changes_nothing)
+{
+	struct svmbind_ctx *ctx = tu_ctx();
+	struct svmbind_device *dev = tu_open(ctx, lab_dev(2));
+	char *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char buf[16] = "device data", back[16];
+	uint32_t pasid;
+
+	strcpy(ro, "kept");
+	ck_assert_int_eq(mprotect(ro, 4096, PROT_READ), 0);
+	ck_ok(svm_bind_self(dev, &pasid));
+	ck_assert_int_eq(lab_pasid_dma(svmbind_device_fd(dev), pasid, ro, buf, sizeof(buf), true), -EFAULT);
+	ck_assert_str_eq(ro, "kept");
+	ck_assert_int_eq(lab_pasid_dma(svmbind_device_fd(dev), pasid, ro, back, sizeof(back), false), 0);
+	ck_assert_str_eq(back, "kept");		/* reading it is fine */
+	ck_ok(svm_unbind(dev, pasid, 0));
+	munmap(ro, 4096);
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(pasid_space_exhausted_is_named)
 {
 	struct svmbind_ctx *ctx = tu_ctx();
@@ -268,6 +290,7 @@ void cases_svm(struct registry *r)
 	reg(r, "svm", unbind_with_unknown_flags_keeps_the_bond, NEED_PROVIDER);
 	reg(r, "svm", closing_the_device_releases_its_bonds, NEED_PROVIDER);
 	reg(r, "svm", dma_tagged_with_own_pasid_reaches_own_memory, NEED_PROVIDER);
+	reg(r, "svm", dma_write_to_a_read_only_page_faults_and_changes_nothing, NEED_PROVIDER);
 	reg(r, "svm", pasid_space_exhausted_is_named, NEED_PROVIDER);
 	reg(r, "svm", concurrent_bind_and_unbind_from_threads_balance, NEED_PROVIDER);
 }

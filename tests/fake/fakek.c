@@ -1171,6 +1171,34 @@ static int svm_unbind(struct device *d, uint64_t arg, long dialect)
 	return -ESRCH;
 }
 
+/* A device write honours page permissions (the module refuses read-only
+ * pages); /proc/pid/mem would force the write, so look at the mappings. */
+static bool range_writable(pid_t pid, uint64_t va, uint64_t len)
+{
+	char path[64], line[512];
+	uint64_t at = va, end = va + len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (at < end && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		char perms[5];
+
+		if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) != 3)
+			continue;
+		if (at >= lo && at < hi) {
+			if (perms[1] != 'w')
+				break;
+			at = hi;
+		}
+	}
+	fclose(f);
+	return at >= end;
+}
+
 static int svm_dma(struct device *d, uint64_t arg)
 {
 	struct svmref_dma m;
@@ -1194,7 +1222,7 @@ static int svm_dma(struct device *d, uint64_t arg)
 		return -ENOMEM;
 	int r = 0;
 	if (m.flags & SVMREF_DMA_WRITE) {
-		if (cin(buf, m.buf, m.len))
+		if (cin(buf, m.buf, m.len) || !range_writable(b->tgid, m.va, m.len))
 			r = -EFAULT;
 		else if (r_pwrite(b->memfd, buf, m.len, (off_t)m.va) != (ssize_t)m.len)
 			r = -EFAULT;
