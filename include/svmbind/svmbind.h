@@ -364,7 +364,9 @@ struct svmbind_device_opts {
  *   - -EACCES, -EPERM: the group node cannot be opened (mode, device cgroup);
  *   - -SVMBIND_ERR_GROUP_NOT_VIABLE: VFIO_GROUP_GET_STATUS says not viable (another
  *     member is on a kernel driver: the log names it), or VFIO_GROUP_SET_CONTAINER
- *     answered EPERM (kernel errno EPERM);
+ *     answered EPERM for an IOMMU group (kernel errno EPERM);
+ *   - -EPERM: VFIO_GROUP_SET_CONTAINER refused a no-IOMMU group (no CAP_SYS_RAWIO,
+ *     or the context already holds IOMMU groups);
  *   - -SVMBIND_ERR_NO_IOMMU_TYPE: with `iommu_type` 0 on a group with an IOMMU,
  *     the kernel refused both TYPE1v2 and TYPE1 (the kernel errno is the last
  *     VFIO_SET_IOMMU's, or 0 if neither was offered);
