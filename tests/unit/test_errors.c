@@ -104,6 +104,21 @@ START_TEST(dma_map_past_the_memlock_limit_is_memlock)
 }
 END_TEST
 
+START_TEST(an_iommu_type_the_kernel_does_not_offer_is_no_iommu_type)
+{
+	/* The lab kernel offers TYPE1 and TYPE1v2, not no-IOMMU. */
+	struct svmbind_ctx_opts o = { .sz = sizeof(o), .iommu_type = VFIO_NOIOMMU_IOMMU };
+	struct svmbind_ctx *ctx = NULL;
+	int fds = tu_fds();
+
+	ck_fails(svmbind_ctx_new(&o, &ctx), SVMBIND_ERR_NO_IOMMU_TYPE);
+	ck_assert_int_eq(svmbind_kernel_errno(), 0);	/* CHECK_EXTENSION said 0: no errno */
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "does not offer IOMMU type 8"));
+	ck_assert_ptr_null(ctx);
+	ck_fds_same(fds);
+}
+END_TEST
+
 START_TEST(kernel_errno_is_kept_and_cleared_by_success)
 {
 	struct svmbind_ctx *ctx = tu_ctx();
@@ -129,6 +144,7 @@ TCase *tcase_errors(void)
 	tcase_add_test(tc, device_on_a_kernel_driver_is_named_with_the_rebind_recipe);
 	tcase_add_test(tc, missing_vfio_is_no_vfio);
 	tcase_add_test(tc, dma_map_past_the_memlock_limit_is_memlock);
+	tcase_add_test(tc, an_iommu_type_the_kernel_does_not_offer_is_no_iommu_type);
 	tcase_add_test(tc, kernel_errno_is_kept_and_cleared_by_success);
 	return tc;
 }
