@@ -54,9 +54,9 @@ int lab_get_param(const char *name, long *value) { return DISPATCH(get_param, na
 int lab_set_yama(int scope) { return DISPATCH(set_yama, scope); }
 int lab_bind_driver(const char *bdf, const char *which) { return DISPATCH(bind_driver, bdf, which); }
 
-int lab_count_fds(void)
+int lab_count_entries(const char *dir)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = opendir(dir);
 	struct dirent *de;
 	int n = 0;
 
@@ -66,5 +66,12 @@ int lab_count_fds(void)
 		if (de->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1;	/* the DIR's own fd */
+	return n;
+}
+
+int lab_count_fds(void)
+{
+	int n = lab_count_entries("/proc/self/fd");
+
+	return n < 0 ? n : n - 1;	/* the DIR's own fd */
 }

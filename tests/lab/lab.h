@@ -66,4 +66,7 @@ static inline int lab_pasid_dma(int devfd, uint32_t pasid, void *va, void *buf, 
 /* Open fds of this process (counts /proc/self/fd). */
 int lab_count_fds(void);
 
+/* Entries of a directory, "." and ".." and dotfiles aside, or -errno. */
+int lab_count_entries(const char *dir);
+
 #endif

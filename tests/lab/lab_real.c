@@ -146,19 +146,9 @@ static int group_of(const char *bdf, char *buf, size_t size)
 static int group_size(const char *grp)
 {
 	char p[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
 
 	snprintf(p, sizeof(p), "/sys/kernel/iommu_groups/%s/devices", grp);
-	d = opendir(p);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return lab_count_entries(p);
 }
 
 static bool is_lab_dev(const char *bdf)
