@@ -1171,33 +1171,7 @@ static int svm_unbind(struct device *d, uint64_t arg, long dialect)
 	return -ESRCH;
 }
 
-/* A device write honours page permissions (the module refuses read-only
- * pages); /proc/pid/mem would force the write, so look at the mappings. */
-static bool range_writable(pid_t pid, uint64_t va, uint64_t len)
-{
-	char path[64], line[512];
-	uint64_t at = va, end = va + len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (at < end && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
-		char perms[5];
-
-		if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) != 3)
-			continue;
-		if (at >= lo && at < hi) {
-			if (perms[1] != 'w')
-				break;
-			at = hi;
-		}
-	}
-	fclose(f);
-	return at >= end;
-}
+static bool vaddr_ok(pid_t pid, uint64_t va, uint64_t len, bool write);
 
 static int svm_dma(struct device *d, uint64_t arg)
 {
@@ -1222,7 +1196,7 @@ static int svm_dma(struct device *d, uint64_t arg)
 		return -ENOMEM;
 	int r = 0;
 	if (m.flags & SVMREF_DMA_WRITE) {
-		if (cin(buf, m.buf, m.len) || !range_writable(b->tgid, m.va, m.len))
+		if (cin(buf, m.buf, m.len) || !vaddr_ok(b->tgid, m.va, m.len, true))
 			r = -EFAULT;
 		else if (r_pwrite(b->memfd, buf, m.len, (off_t)m.va) != (ssize_t)m.len)
 			r = -EFAULT;
@@ -1324,11 +1298,19 @@ static struct dma *dma_find(struct container *c, uint64_t start, uint64_t size)
 	return NULL;
 }
 
-/* Every page of [va, va+len) mapped, and writable if @write (pin_user_pages_remote would fault). */
-static bool vaddr_ok(uint64_t va, uint64_t len, bool write)
+/* Every page of [va, va+len) of process @pid (0: this one) mapped, and
+ * writable if @write: where pin_user_pages_remote, or a device honouring
+ * page permissions, would fault. */
+static bool vaddr_ok(pid_t pid, uint64_t va, uint64_t len, bool write)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
+	char path[64], line[512];
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "re");
 	uint64_t want = va, end = va + len;
 
 	if (!f)
@@ -1382,7 +1364,7 @@ static int type1_map(struct container *c, uint64_t arg)
 	if (!(last <= 0xfedfffffull || (map.iova >= 0xfef00000ull && last <= 0x7fffffffffull)))
 		return -EINVAL; /* vfio_iommu_iova_dma_valid() */
 	/* vfio_pin_pages_remote() */
-	if (!vaddr_ok(map.vaddr, map.size, map.flags & VFIO_DMA_MAP_FLAG_WRITE))
+	if (!vaddr_ok(0, map.vaddr, map.size, map.flags & VFIO_DMA_MAP_FLAG_WRITE))
 		return -EFAULT;
 	long npages = (long)(map.size >> PGSHIFT);
 	if (!cap_effective(CAP_IPC_LOCK)) {
