@@ -83,8 +83,6 @@ HIDDEN bool svmbind__opts_valid(const void *opts, size_t user_sz, size_t lib_sz,
 HIDDEN bool svmbind__parse_bdf(const char *name, char out[16]);
 /* Read a small text file, strip the trailing newline. Returns length or -errno. */
 HIDDEN int svmbind__read_text(const char *path, char *buf, size_t len);
-/* Basename of a symlink's target. Returns 0 or -errno. */
-HIDDEN int svmbind__readlink_base(const char *path, char *buf, size_t len);
 HIDDEN int svmbind__device_group(const char *bdf);	/* group number or -errno */
 HIDDEN int svmbind__device_driver(const char *bdf, char *buf, size_t len); /* 0 ("" = unbound) or -errno */
 HIDDEN bool svmbind__driver_is_vfio(const char *driver);

@@ -72,7 +72,8 @@ int svmbind__read_text(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
-int svmbind__readlink_base(const char *path, char *buf, size_t len)
+/* Basename of a symlink's target. Returns 0 or -errno. */
+static int readlink_base(const char *path, char *buf, size_t len)
 {
 	char target[512];
 	ssize_t n = readlink(path, target, sizeof(target) - 1);
@@ -109,7 +110,7 @@ int svmbind__device_group(const char *bdf)
 	int ret;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
-	ret = svmbind__readlink_base(path, num, sizeof(num));
+	ret = readlink_base(path, num, sizeof(num));
 	if (ret)
 		return ret;
 	n = strtol(num, &end, 10);
@@ -124,7 +125,7 @@ int svmbind__device_driver(const char *bdf, char *buf, size_t len)
 	int ret;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
-	ret = svmbind__readlink_base(path, buf, len);
+	ret = readlink_base(path, buf, len);
 	if (ret == -ENOENT) {
 		buf[0] = '\0';
 		return 0;

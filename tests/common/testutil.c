@@ -38,6 +38,14 @@ const char *tu_last_log(void) { return last_log; }
 const char *tu_last_error(void) { return last_error; }
 void tu_clear_log(void) { last_log[0] = last_error[0] = '\0'; }
 
+long tu_param(const char *name)
+{
+	long v = -1;
+
+	ck_assert_int_eq(lab_get_param(name, &v), 0);
+	return v;
+}
+
 struct svmbind_ctx *tu_ctx(void)
 {
 	struct svmbind_ctx *ctx = NULL;

@@ -31,6 +31,9 @@ const char *tu_last_log(void);
 const char *tu_last_error(void);
 void tu_clear_log(void);
 
+/* A provider parameter (svmref_uapi.h) read through the lab; ck_assert on failure. */
+long tu_param(const char *name);
+
 /* Open a context and a lab device; ck_assert on failure. */
 struct svmbind_ctx *tu_ctx(void);
 struct svmbind_device *tu_open(struct svmbind_ctx *ctx, const char *name);

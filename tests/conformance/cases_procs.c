@@ -10,14 +10,6 @@
 
 #include "cases.h"
 
-static long param(const char *name)
-{
-	long v = -1;
-
-	ck_assert_int_eq(lab_get_param(name, &v), 0);
-	return v;
-}
-
 START_TEST(dma_tagged_with_a_childs_pasid_lands_in_the_child_only)
 {
 	struct svmbind_ctx *ctx = tu_ctx();
@@ -89,11 +81,11 @@ START_TEST(target_exit_ends_the_bond_and_frees_the_pasid)
 	ck_assert_int_eq(lab_set_param("pasid_max", 1), 0);	/* one PASID: reuse is visible */
 	tu_target_start(&t, "x", -1);
 	ck_ok(svm_bind_pid(dev, t.pid, &pasid));
-	ck_assert_int_eq(param("bonds"), 1);
+	ck_assert_int_eq(tu_param("bonds"), 1);
 	void *va = t.buf;
 	tu_target_stop(&t);
 	ck_assert_int_eq(lab_pasid_dma(svmbind_device_fd(dev), pasid, va, buf, 1, false), -ESRCH);
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 	ck_ok(svm_bind_self(dev, &again));
 	ck_assert_uint_eq(again, pasid);
 	/* the handle's book follows: one bond, ours, not the dead child's */
@@ -138,7 +130,7 @@ START_TEST(target_exec_kills_the_old_bond)
 	ck_assert_int_eq(lab_pasid_dma(svmbind_device_fd(dev), pasid, t.buf, buf, 1, false), 0);
 	tu_target_exec(&t);
 	ck_assert_int_eq(lab_pasid_dma(svmbind_device_fd(dev), pasid, t.buf, buf, 1, false), -ESRCH);
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 	/* the same pid, with its new address space, binds afresh */
 	ck_ok(svm_bind_pid(dev, t.pid, &fresh));
 	ck_ok(svm_unbind(dev, fresh, 0));
@@ -242,7 +234,7 @@ START_TEST(another_uid_without_cap_sys_ptrace_is_denied)
 	tu_target_start(&t, "root's", -1);	/* stays root */
 	f.target = t.pid;
 	ck_assert_int_eq(tu_run_as(NOBODY, bind_and_classify, &f), DENIED);
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 	tu_target_stop(&t);
 	svmbind_ctx_free(ctx);
 }

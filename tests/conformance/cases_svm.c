@@ -8,14 +8,6 @@
 
 #include "cases.h"
 
-static long param(const char *name)
-{
-	long v = -1;
-
-	ck_assert_int_eq(lab_get_param(name, &v), 0);
-	return v;
-}
-
 START_TEST(dialect_is_probed_in_each_of_the_three)
 {
 	static const int dialects[] = { SVMBIND_DIALECT_NONE, SVMBIND_DIALECT_SELF, SVMBIND_DIALECT_PID };
@@ -25,7 +17,7 @@ START_TEST(dialect_is_probed_in_each_of_the_three)
 		ck_assert_int_eq(lab_set_param("dialect", dialects[i]), 0);
 		struct svmbind_device *dev = tu_open(ctx, lab_dev(2));
 		ck_assert_int_eq(svmbind_device_dialect(dev), dialects[i]);
-		ck_assert_int_eq(param("bonds"), 0);	/* a probe leaves no bond */
+		ck_assert_int_eq(tu_param("bonds"), 0);	/* a probe leaves no bond */
 		ck_ok(svmbind_device_close(dev));
 	}
 	svmbind_ctx_free(ctx);
@@ -74,14 +66,14 @@ START_TEST(bind_unbind_bind)
 	uint32_t p1, p2;
 
 	ck_ok(svm_bind_self(dev, &p1));
-	ck_assert_int_eq(param("bonds"), 1);
+	ck_assert_int_eq(tu_param("bonds"), 1);
 	ck_assert_uint_eq(svmbind_device_nr_bonds(dev), 1);
 	ck_ok(svmbind_device_bond(dev, 0, &b));
 	ck_assert_uint_eq(b.pasid, p1);
 	ck_assert_int_eq(b.pid, getpid());
 	ck_assert_uint_eq(b.refs, 1);
 	ck_ok(svm_unbind(dev, p1, 0));
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 	ck_assert_uint_eq(svmbind_device_nr_bonds(dev), 0);
 	ck_fails(svmbind_device_bond(dev, 0, &b), ENOENT);
 	ck_ok(svm_bind_self(dev, &p2));
@@ -103,9 +95,9 @@ START_TEST(binding_the_same_address_space_twice_shares_the_pasid)
 	ck_ok(svmbind_device_bond(dev, 0, &b));
 	ck_assert_uint_eq(b.refs, 2);
 	ck_ok(svm_unbind(dev, p1, VFIO_SVM_PASID_RELEASE_FLUSHED));
-	ck_assert_int_eq(param("bonds"), 1);
+	ck_assert_int_eq(tu_param("bonds"), 1);
 	ck_ok(svm_unbind(dev, p1, 0));
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 	svmbind_ctx_free(ctx);
 }
 END_TEST
@@ -136,7 +128,7 @@ START_TEST(unbind_with_unknown_flags_keeps_the_bond)
 	ck_fails(svm_unbind(dev, pasid, 0x80), EINVAL);
 	ck_assert_int_eq(svmbind_kernel_errno(), EINVAL);
 	ck_assert_uint_eq(svmbind_device_nr_bonds(dev), 1);
-	ck_assert_int_eq(param("bonds"), 1);
+	ck_assert_int_eq(tu_param("bonds"), 1);
 	ck_ok(svm_unbind(dev, pasid, 0));
 	svmbind_ctx_free(ctx);
 }
@@ -151,11 +143,11 @@ START_TEST(closing_the_device_releases_its_bonds)
 	ck_ok(svm_bind_self(a, &pasid));
 	ck_ok(svm_bind_self(c, &pasid));
 	ck_ok(svm_bind_self(c, &pasid));
-	ck_assert_int_eq(param("bonds"), 2);
+	ck_assert_int_eq(tu_param("bonds"), 2);
 	ck_ok(svmbind_device_close(c));
-	ck_assert_int_eq(param("bonds"), 1);
+	ck_assert_int_eq(tu_param("bonds"), 1);
 	svmbind_ctx_free(ctx);
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 }
 END_TEST
 
@@ -248,7 +240,7 @@ START_TEST(concurrent_bind_and_unbind_from_threads_balance)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(h.failures, 0);
 	ck_assert_uint_eq(svmbind_device_nr_bonds(h.dev), 0);
-	ck_assert_int_eq(param("bonds"), 0);
+	ck_assert_int_eq(tu_param("bonds"), 0);
 	svmbind_ctx_free(ctx);
 }
 END_TEST

@@ -1179,13 +1179,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* The lab backend and concurrency                                     */
 
-int lab_fake_open(void);
-const char *lab_fake_dev(unsigned int i);
-int lab_fake_reset(void);
-int lab_fake_set_param(const char *name, long value);
-int lab_fake_get_param(const char *name, long *value);
-int lab_fake_set_yama(int scope);
-int lab_fake_bind_driver(const char *bdf, const char *which);
+#include "lab_backends.h"
 
 START_TEST(lab_fake_backend_drives_the_fake)
 {

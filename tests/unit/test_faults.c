@@ -140,14 +140,6 @@ static int do_bind_unbind(void *arg)
 	return ret ? ret : svm_unbind(b->dev, b->pasid, 0);
 }
 
-static long bonds(void)
-{
-	long v = -1;
-
-	ck_assert_int_eq(lab_get_param("bonds", &v), 0);
-	return v;
-}
-
 START_TEST(bind_and_unbind_survive_a_fault_at_every_call)
 {
 	struct svmbind_ctx *ctx = tu_ctx();
@@ -162,10 +154,10 @@ START_TEST(bind_and_unbind_survive_a_fault_at_every_call)
 		fakek_inject(0, 0);
 		ck_assert_int_ne(ret, 0);
 		/* The handle's book and the kernel's agree. */
-		ck_assert_int_eq((long)svmbind_device_nr_bonds(b.dev), bonds());
+		ck_assert_int_eq((long)svmbind_device_nr_bonds(b.dev), tu_param("bonds"));
 		if (svmbind_device_nr_bonds(b.dev))
 			ck_ok(svm_unbind(b.dev, b.pasid, 0));
-		ck_assert_int_eq(bonds(), 0);
+		ck_assert_int_eq(tu_param("bonds"), 0);
 	}
 	svmbind_ctx_free(ctx);
 }
@@ -186,7 +178,7 @@ START_TEST(close_with_bonds_survives_a_fault_at_every_call)
 		fakek_inject(0, 0);
 		svmbind_ctx_free(ctx);
 		ck_fds_same(fds);
-		ck_assert_int_eq(bonds(), 0);	/* closing the fd released it */
+		ck_assert_int_eq(tu_param("bonds"), 0);	/* closing the fd released it */
 	}
 }
 END_TEST
