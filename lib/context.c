@@ -17,7 +17,7 @@ int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **ou
 	int fd, ver, err;
 
 	if (!out)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	if (!OPTS_VALID(opts, struct svmbind_ctx_opts))
 		return FAIL(EINVAL);
 	type = OPTS_GET(opts, iommu_type, 0);
@@ -73,6 +73,8 @@ int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **ou
 		return FAIL(ENOMEM);
 	}
 	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->token = svmbind__process_token();
+	ctx->owner = getpid();
 	ctx->fd = fd;
 	ctx->want_type = type;
 	*out = ctx;
@@ -117,9 +119,9 @@ static void group_free(struct svmbind_ctx *ctx, struct svmbind_group *g)
 			break;
 		}
 	}
-	if (ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER))
-		pr_debug("group %d: VFIO_GROUP_UNSET_CONTAINER: %s (closing it detaches it anyway)",
-			 g->num, strerror(errno));
+	/* The last close of a group fd detaches it from the container: no
+	 * VFIO_GROUP_UNSET_CONTAINER, which through a forked child's copy of
+	 * the fd would detach the parent's group. */
 	close(g->fd);
 	if (!ctx->groups)
 		ctx->iommu_type = 0;
@@ -143,14 +145,19 @@ static int set_iommu(struct svmbind_ctx *ctx, struct svmbind_group *g, bool noio
 		return KFAIL(err, err);
 	}
 	for (size_t i = 0; i < sizeof(auto_types) / sizeof(auto_types[0]); i++) {
-		if (ioctl(ctx->fd, VFIO_CHECK_EXTENSION, auto_types[i]) <= 0)
-			continue;
+		/* Set first, ask later: the check is needed only to explain a refusal. */
 		if (!ioctl(ctx->fd, VFIO_SET_IOMMU, auto_types[i])) {
 			ctx->iommu_type = (int)auto_types[i];
 			pr_info("group %d: IOMMU type %u set on the container", g->num, auto_types[i]);
 			return 0;
 		}
-		err = errno;
+		int e = errno;
+
+		if (ioctl(ctx->fd, VFIO_CHECK_EXTENSION, auto_types[i]) <= 0) {
+			pr_debug("group %d: IOMMU type %u is not offered", g->num, auto_types[i]);
+			continue;
+		}
+		err = e;
 		pr_warn("group %d: VFIO_SET_IOMMU(%u): %s; trying the next type",
 			g->num, auto_types[i], strerror(err));
 	}

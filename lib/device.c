@@ -9,8 +9,13 @@
 
 #include "internal.h"
 
-/* Checks that need only sysfs, before anything is opened. */
-static int check_sysfs(const char *bdf, int *group)
+/*
+ * Why @bdf cannot be opened, from sysfs alone. The success path reads only
+ * the iommu_group link; these checks run once something failed, so that the
+ * caller still learns the cause and the remedy. Returns the code to report,
+ * or 0 when sysfs sees nothing wrong.
+ */
+static int explain_from_sysfs(const char *bdf)
 {
 	char driver[64];
 	int ret;
@@ -19,17 +24,6 @@ static int check_sysfs(const char *bdf, int *group)
 		pr_err("%s: no such PCI device in /sys/bus/pci/devices; list them with 'lspci -D'", bdf);
 		return FAIL(ENODEV);
 	}
-	ret = svmbind__device_group(bdf);
-	if (ret == -ENOENT) {
-		pr_err("%s: no IOMMU group: the IOMMU is missing or off; boot with intel_iommu=on "
-		       "(or amd_iommu=on), or enable vfio's unsafe no-IOMMU mode", bdf);
-		return FAIL(SVMBIND_ERR_NO_IOMMU_GROUP);
-	}
-	if (ret < 0) {
-		pr_err("%s: reading its iommu_group link: %s", bdf, strerror(-ret));
-		return KFAIL(-ret, -ret);
-	}
-	*group = ret;
 	ret = svmbind__device_driver(bdf, driver, sizeof(driver));
 	if (ret < 0) {
 		pr_err("%s: reading its driver link: %s", bdf, strerror(-ret));
@@ -48,6 +42,29 @@ static int check_sysfs(const char *bdf, int *group)
 		return FAIL(SVMBIND_ERR_NOT_VFIO_DRIVER);
 	}
 	return 0;
+}
+
+/* The device's IOMMU group number, or a failure that says why there is none. */
+static int find_group(const char *bdf, int *group)
+{
+	int ret = svmbind__device_group(bdf);
+
+	if (ret >= 0) {
+		*group = ret;
+		return 0;
+	}
+	if (ret == -ENOENT) {
+		if (!svmbind__device_exists(bdf)) {
+			pr_err("%s: no such PCI device in /sys/bus/pci/devices; list them with "
+			       "'lspci -D'", bdf);
+			return FAIL(ENODEV);
+		}
+		pr_err("%s: no IOMMU group: the IOMMU is missing or off; boot with intel_iommu=on "
+		       "(or amd_iommu=on), or enable vfio's unsafe no-IOMMU mode", bdf);
+		return FAIL(SVMBIND_ERR_NO_IOMMU_GROUP);
+	}
+	pr_err("%s: reading its iommu_group link: %s", bdf, strerror(-ret));
+	return KFAIL(-ret, -ret);
 }
 
 static int get_info(struct svmbind_device *dev)
@@ -73,7 +90,7 @@ int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
 	int group_num = -1, ret, err;
 
 	if (!ctx || !out)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	if (!OPTS_VALID(opts, struct svmbind_device_opts))
 		return FAIL(EINVAL);
 	if (OPTS_GET(opts, flags, 0)) {
@@ -81,6 +98,14 @@ int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
 		       OPTS_GET(opts, flags, 0));
 		return FAIL(EINVAL);
 	}
+	if (OPTS_GET(opts, reserved, 0)) {
+		pr_err("svmbind_device_opts.reserved is 0x%x: it must be 0 (zero the whole struct, "
+		       "then set sz)", OPTS_GET(opts, reserved, 0));
+		return FAIL(EINVAL);
+	}
+	ret = svmbind__check_owner(ctx, "svmbind_device_open");
+	if (ret)
+		return ret;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return FAIL(ENOMEM);
@@ -90,7 +115,7 @@ int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
 		free(dev);
 		return FAIL(EINVAL);
 	}
-	ret = check_sysfs(dev->name, &group_num);
+	ret = find_group(dev->name, &group_num);
 	if (ret) {
 		free(dev);
 		return ret;
@@ -98,14 +123,25 @@ int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
 
 	pthread_mutex_lock(&ctx->lock);
 	ret = svmbind__group_get(ctx, group_num, &dev->group);
-	if (ret)
+	if (ret) {
+		/* A device off VFIO is the likeliest cause; that message comes last. */
+		int why;
+
+		err = svmbind_kernel_errno();
+		why = explain_from_sysfs(dev->name);
+		ret = why == -SVMBIND_ERR_NOT_VFIO_DRIVER ? KFAIL(why, err) : KFAIL(why ? why : ret, err);
 		goto unlock;
+	}
 	dev->fd = ioctl(dev->group->fd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
 	if (dev->fd < 0) {
 		err = errno;
-		pr_err("%s: VFIO_GROUP_GET_DEVICE_FD on group %d: %s%s", dev->name, group_num,
-		       strerror(err), err == ENODEV ? ": is it bound to vfio-pci?" : "");
-		ret = KFAIL(err == ENODEV ? SVMBIND_ERR_NOT_VFIO_DRIVER : err, err);
+		pr_err("%s: VFIO_GROUP_GET_DEVICE_FD on group %d: %s", dev->name, group_num,
+		       strerror(err));
+		ret = explain_from_sysfs(dev->name);
+		if (!ret && err == ENODEV)
+			pr_err("%s: VFIO_GROUP_GET_DEVICE_FD: %s: is it bound to vfio-pci?", dev->name,
+			       strerror(err));
+		ret = KFAIL(ret ? ret : err == ENODEV ? SVMBIND_ERR_NOT_VFIO_DRIVER : err, err);
 		goto put_group;
 	}
 	ret = get_info(dev);
@@ -142,8 +178,14 @@ int svmbind_device_close(struct svmbind_device *dev)
 
 	if (!dev)
 		return svmbind__ok(0);
-	ret = svmbind__unbind_all(dev);
 	ctx = dev->ctx;
+	if (svmbind__ctx_forked(ctx)) {
+		/* The fds are copies of the parent's: close them, touch nothing behind them. */
+		svmbind__forget_bonds(dev);
+		ret = 0;
+	} else {
+		ret = svmbind__unbind_all(dev);
+	}
 	pthread_mutex_lock(&ctx->lock);
 	for (pp = &ctx->devices; *pp; pp = &(*pp)->next) {
 		if (*pp == dev) {
@@ -223,7 +265,9 @@ int svmbind_device_region_info(struct svmbind_device *dev, uint32_t index,
 	struct vfio_region_info ri;
 	int ret;
 
-	if (!dev || !info || !OPTS_VALID(info, struct svmbind_region_info))
+	if (!dev || !info)
+		return NULL_ARG();
+	if (!OPTS_VALID(info, struct svmbind_region_info))
 		return FAIL(EINVAL);
 	ret = region_info(dev, index, &ri);
 	if (ret)
@@ -245,7 +289,7 @@ int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int pr
 	int ret;
 
 	if (!dev || !addr || !len)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	ret = region_info(dev, index, &ri);
 	if (ret)
 		return ret;
@@ -258,7 +302,13 @@ int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int pr
 		       "offset 0x%llx", dev->name, index, (unsigned long long)ri.offset);
 		return FAIL(EOPNOTSUPP);
 	}
-	p = mmap(NULL, ri.size, prot, MAP_SHARED, dev->fd, (off_t)ri.offset);
+	_Static_assert(sizeof(off_t) == 8, "build with _FILE_OFFSET_BITS=64: region offsets are 64-bit");
+	if (ri.size > SIZE_MAX) {
+		pr_err("%s: region %u is %llu bytes: larger than this process can map", dev->name,
+		       index, (unsigned long long)ri.size);
+		return FAIL(EOVERFLOW);
+	}
+	p = mmap(NULL, (size_t)ri.size, prot, MAP_SHARED, dev->fd, (off_t)ri.offset);
 	if (p == MAP_FAILED) {
 		int err = errno;
 
@@ -267,7 +317,7 @@ int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int pr
 		return KFAIL(err, err);
 	}
 	*addr = p;
-	*len = ri.size;
+	*len = (size_t)ri.size;
 	return svmbind__ok(0);
 }
 

@@ -6,6 +6,10 @@
 
 static int check_ready(struct svmbind_ctx *ctx, const char *what)
 {
+	int ret = svmbind__check_owner(ctx, what);
+
+	if (ret)
+		return ret;
 	if (!svmbind_ctx_iommu_type(ctx)) {
 		pr_err("%s: the container has no IOMMU type yet: open a device first", what);
 		return FAIL(EINVAL);
@@ -22,7 +26,7 @@ int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova, uint64_
 	int ret, err;
 
 	if (!ctx)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	if (flags & ~(uint32_t)(SVMBIND_DMA_READ | SVMBIND_DMA_WRITE)) {
 		pr_err("svmbind_dma_map: unknown flags 0x%x (SVMBIND_DMA_READ|SVMBIND_DMA_WRITE)", flags);
 		return FAIL(EINVAL);
@@ -58,7 +62,7 @@ int svmbind_dma_unmap(struct svmbind_ctx *ctx, uint64_t iova, uint64_t size)
 	int ret, err;
 
 	if (!ctx)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	ret = check_ready(ctx, "svmbind_dma_unmap");
 	if (ret)
 		return ret;

@@ -26,6 +26,7 @@ static const struct {
 	E(BOND_GONE, ESRCH, "the kernel already released the bond: its process exited or exec'd"),
 	E(NO_VFIO, ENODEV, "VFIO is not available (/dev/vfio/vfio missing)"),
 	E(NO_IOMMU_TYPE, EINVAL, "the kernel supports no VFIO API version or IOMMU type this library speaks"),
+	E(FORKED, EBADF, "the handle belongs to the parent process (inherited through fork); the child may only free it"),
 #undef E
 };
 
@@ -45,6 +46,9 @@ const char *svmbind_strerror(int err)
 		err = -err;
 	if (is_lib_code(err))
 		return lib_errors[err - SVMBIND_ERR_BASE].text;
+	if (err >= SVMBIND_BROKER_ERR_FIRST && err <= SVMBIND_BROKER_ERR_LAST &&
+	    (s = svmbind__broker_strerror(err, NULL)))
+		return s;
 	if (err == 0)
 		return "success";
 	s = strerrordesc_np(err);
@@ -62,6 +66,12 @@ int svmbind_error_errno(int err)
 		err = -err;
 	if (is_lib_code(err))
 		return lib_errors[err - SVMBIND_ERR_BASE].errnum;
+	if (err >= SVMBIND_BROKER_ERR_FIRST && err <= SVMBIND_BROKER_ERR_LAST) {
+		int errnum = EIO;
+
+		if (svmbind__broker_strerror(err, &errnum))
+			return errnum;
+	}
 	if (err > 0 && strerrordesc_np(err))
 		return err;
 	return EIO;
@@ -85,4 +95,10 @@ int svmbind__ok(int ret)
 {
 	last_kernel_errno = 0;
 	return ret;
+}
+
+int svmbind__null_arg(const char *fn)
+{
+	pr_err("%s: a handle or pointer argument is NULL; pass the object the call works on", fn);
+	return FAIL(EINVAL);
 }

@@ -26,6 +26,8 @@ struct svmbind_group {
 
 struct svmbind_ctx {
 	pthread_mutex_t lock;		/* groups, devices, iommu_type */
+	uint64_t token;			/* the process that made it (fork.c) */
+	pid_t owner;			/* its pid, for self binds */
 	int fd;				/* /dev/vfio/vfio */
 	uint32_t want_type;		/* from the options; 0 = auto */
 	int iommu_type;			/* in force; 0 while no group is attached */
@@ -33,10 +35,20 @@ struct svmbind_ctx {
 	struct svmbind_device *devices;
 };
 
+/*
+ * One bond as the kernel counts it: a (device, address space) pair and its
+ * references. The witness tells whether that address space still exists:
+ * WITNESS_SELF, the caller's own; an fd of /proc/PID/mem opened before the
+ * bind, which holds the mm it was opened on (reads return 0 once that mm is
+ * gone: exit or exec); or WITNESS_NONE when that file could not be opened.
+ */
+#define WITNESS_SELF (-1)
+#define WITNESS_NONE (-2)
 struct bond {
 	uint32_t pasid;
 	uint32_t refs;
 	pid_t pid;
+	int witness;
 };
 
 struct svmbind_device {
@@ -67,7 +79,16 @@ HIDDEN void svmbind__log(enum svmbind_log_level level, const char *fmt, ...) PRI
 HIDDEN int svmbind__fail(int code, int kernel_errno);	/* returns -code */
 HIDDEN int svmbind__ok(int ret);			/* clears the kernel errno */
 #define FAIL(code)		svmbind__fail((code), 0)
+/* A NULL handle or pointer argument: says which function, fails with EINVAL. */
+HIDDEN int svmbind__null_arg(const char *fn);
+#define NULL_ARG()		svmbind__null_arg(__func__)
 #define KFAIL(code, kerr)	svmbind__fail((code), (kerr))
+
+/* Broker codes live in [SVMBIND_BROKER_ERR_FIRST, SVMBIND_BROKER_ERR_LAST] (broker/errors.c):
+ * their text, and the classic errno they refine in *errnum; NULL for an unknown code. */
+#define SVMBIND_BROKER_ERR_FIRST 4100
+#define SVMBIND_BROKER_ERR_LAST 4199
+HIDDEN const char *svmbind__broker_strerror(int code, int *errnum);
 
 /* ---- options (opts.c) ---- */
 
@@ -91,6 +112,15 @@ HIDDEN bool svmbind__driver_is_vfio(const char *driver);
 HIDDEN int svmbind__group_offenders(int num, char *buf, size_t len);
 HIDDEN bool svmbind__device_exists(const char *bdf);
 
+/* ---- fork guard (fork.c) ---- */
+
+/* A token of the running process, never 0; the same until it forks. */
+HIDDEN uint64_t svmbind__process_token(void);
+/* True when @ctx was made by another process (this one is a forked child). */
+HIDDEN bool svmbind__ctx_forked(const struct svmbind_ctx *ctx);
+/* Fails with SVMBIND_ERR_FORKED (and says so) when the handle is inherited. */
+HIDDEN int svmbind__check_owner(const struct svmbind_ctx *ctx, const char *what);
+
 /* ---- process credentials (creds.c) ---- */
 
 HIDDEN int svmbind__cap_effective(int cap);		/* 1, 0, or -errno */
@@ -103,5 +133,7 @@ HIDDEN int svmbind__group_get(struct svmbind_ctx *ctx, int num, struct svmbind_g
 HIDDEN void svmbind__group_put(struct svmbind_ctx *ctx, struct svmbind_group *g);
 HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
 HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
+HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a forked child */
+HIDDEN void svmbind__adopt_bonds(struct svmbind_device *dev, pid_t old_owner);
 
 #endif

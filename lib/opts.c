@@ -5,15 +5,16 @@
 bool svmbind__opts_valid(const void *opts, size_t user_sz, size_t lib_sz, const char *what)
 {
 	const unsigned char *p = opts;
+	const char *name = !strncmp(what, "struct ", 7) ? what + 7 : what;
 
 	if (user_sz < sizeof(size_t)) {
-		pr_err("%s.sz is %zu: set it to sizeof(struct %s)", what, user_sz, what);
+		pr_err("%s.sz is %zu: set it to sizeof(struct %s)", name, user_sz, name);
 		return false;
 	}
 	for (size_t i = lib_sz; i < user_sz; i++) {
 		if (p[i]) {
-			pr_err("%s has non-zero bytes past the %zu this library knows (byte %zu): "
-			       "the caller was built against a newer libsvmbind", what, lib_sz, i);
+			pr_err("struct %s has non-zero bytes past the %zu this library knows (byte %zu): "
+			       "the caller was built against a newer libsvmbind", name, lib_sz, i);
 			return false;
 		}
 	}

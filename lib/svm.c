@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* The seed's SVM bind/unbind, the bonds a handle holds, and the dialect probe. */
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -77,7 +81,7 @@ int svmbind_device_dialect(struct svmbind_device *dev)
 	int d;
 
 	if (!dev)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	d = svmbind__probe_dialect(dev);
 	if (d == -EPROTO)	/* the library's verdict, not the kernel's errno */
 		return FAIL(d);
@@ -92,12 +96,54 @@ static struct bond *find_bond(struct svmbind_device *dev, uint32_t pasid)
 	return NULL;
 }
 
+static void witness_close(int w)
+{
+	if (w >= 0)
+		close(w);
+}
+
 static void drop_bond(struct svmbind_device *dev, struct bond *b)
 {
 	size_t i = (size_t)(b - dev->bonds);
 
+	witness_close(b->witness);
 	memmove(b, b + 1, (dev->nr_bonds - i - 1) * sizeof(*b));
 	dev->nr_bonds--;
+}
+
+/*
+ * A witness of @pid's address space: /proc/PID/mem holds the mm it was
+ * opened on. Opening it takes the same ptrace attach check as the bind, plus
+ * the file's owner check (the target's uid, or CAP_DAC_OVERRIDE).
+ */
+static int witness_open(struct svmbind_device *dev, pid_t pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT && errno != ESRCH)	/* no such process: the bind will say so */
+		pr_info("%s: pid %d: open %s: %s: the library cannot watch this address space, so "
+			"it will not notice an exec of pid %d; run as its uid or with "
+			"CAP_DAC_OVERRIDE to let it", dev->name, pid, path, strerror(errno), pid);
+	return WITNESS_NONE;
+}
+
+/* 1 while the witnessed address space exists, 0 once it is gone (exit, exec). */
+static int witness_alive(int w)
+{
+	char c;
+	ssize_t n;
+
+	if (w < 0)
+		return 1;	/* SELF (only asked in the owner process), NONE (unknowable) */
+	do
+		n = pread(w, &c, 1, 0);	/* page 0 is unmapped: EIO while the mm lives */
+	while (n < 0 && (errno == EINTR || errno == EAGAIN));
+	return n != 0;
 }
 
 /* Make room before asking the kernel, so a bond is never made and then lost. */
@@ -115,6 +161,28 @@ static int reserve_bond(struct svmbind_device *dev)
 	dev->bonds = p;
 	dev->cap_bonds = cap;
 	return 0;
+}
+
+/* The ioctls, retried on EINTR: the kernel leaves nothing behind when it says so. */
+static int svm_ioctl(struct svmbind_device *dev, unsigned long req, struct vfio_device_svm *s)
+{
+	int ret;
+
+	do
+		ret = ioctl(dev->fd, req, s);
+	while (ret && errno == EINTR);
+	return ret ? -errno : 0;
+}
+
+/* Undo a bind the caller must not keep. dev->lock held. */
+static void undo_bind(struct svmbind_device *dev, uint32_t pasid)
+{
+	struct vfio_device_svm s = { .argsz = sizeof(s), .pasid = pasid };
+	int ret = svm_ioctl(dev, VFIO_DEVICE_UNBIND_TASK, &s);
+
+	if (ret && ret != -ESRCH)
+		pr_warn("%s: undoing the bind of PASID %u: VFIO_DEVICE_UNBIND_TASK: %s (closing the "
+			"device releases it)", dev->name, pasid, strerror(-ret));
 }
 
 static int bind_error(struct svmbind_device *dev, pid_t pid, bool foreign, int err)
@@ -176,19 +244,105 @@ static int bind_error(struct svmbind_device *dev, pid_t pid, bool foreign, int e
 	return KFAIL(err, err);
 }
 
-static int do_bind(struct svmbind_device *dev, bool foreign, pid_t pid, uint32_t *pasid)
+/*
+ * Enter a bond the kernel just made into the book. dev->lock held; room reserved.
+ *
+ * The kernel hands a live address space's PASID to that address space only.
+ * So when @pasid is already listed, either the listed address space still
+ * lives, and this bind took one more reference on it (a thread, a CLONE_VM
+ * child, or the same process again), or it is gone and the PASID was handed
+ * out anew (1 reference). The witness tells which. Without one (WITNESS_NONE)
+ * the entry is replaced: undercounting leaves a bond until the device closes,
+ * overcounting could one day unbind someone else's.
+ */
+static void record_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid, int witness)
 {
-	struct vfio_device_svm s = { .argsz = sizeof(s) };
-	struct bond *b;
-	int err;
+	struct bond *b = find_bond(dev, pasid);
+
+	if (!b) {
+		dev->bonds[dev->nr_bonds++] = (struct bond){ pasid, 1, pid, witness };
+		return;
+	}
+	if (b->witness != WITNESS_NONE && witness_alive(b->witness) && b->refs < UINT32_MAX) {
+		b->refs++;
+		witness_close(witness);	/* the older one watches the same address space */
+		return;
+	}
+	pr_info("%s: PASID %u now binds pid %d: the address space pid %d had bound under it is "
+		"gone (or cannot be watched)", dev->name, pasid, pid, b->pid);
+	witness_close(b->witness);
+	*b = (struct bond){ pasid, 1, pid, witness };
+}
+
+enum bind_kind { BIND_SELF, BIND_PID, BIND_PIDFD };
+
+/* The pid a pidfd names, from its fdinfo: > 0, or -EBADF, -ESRCH (reaped or not visible). */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[48], buf[512], *p;
+	long pid;
+	int ret;
+
+	if (pidfd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	ret = svmbind__read_text(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret == -ENOENT ? -EBADF : ret;
+	p = strstr(buf, "\nPid:");
+	if (!p)
+		return -EBADF;
+	pid = strtol(p + 5, NULL, 10);
+	return pid > 0 ? (pid_t)pid : -ESRCH;
+}
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+/* True while the pidfd's process is not reaped (its pid cannot have been reused). */
+static bool pidfd_holds_pid(int pidfd)
+{
+	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) || errno != ESRCH;
+}
+
+static int do_bind(struct svmbind_device *dev, enum bind_kind kind, pid_t pid, int pidfd,
+		   uint32_t *pasid)
+{
+	struct vfio_device_svm s;
+	const char *what = kind == BIND_SELF ? "svm_bind_self" :
+			   kind == BIND_PID ? "svm_bind_pid" : "svmbind_bind_pidfd";
+	bool foreign = kind != BIND_SELF;
+	int ret, witness, tries = 0;
 
 	if (!dev || !pasid)
-		return FAIL(EINVAL);
-	if (foreign) {
-		if (pid <= 0) {
-			pr_err("%s: svm_bind_pid: pid %d: give a positive pid", dev->name, pid);
-			return FAIL(EINVAL);
+		return NULL_ARG();
+	ret = svmbind__check_owner(dev->ctx, what);
+	if (ret)
+		return ret;
+	if (kind == BIND_PIDFD) {
+		pid = pidfd_pid(pidfd);
+		if (pid == -EBADF) {
+			pr_err("%s: %s: fd %d is not a pidfd; get one with pidfd_open(2)", dev->name,
+			       what, pidfd);
+			return FAIL(EBADF);
 		}
+		if (pid < 0) {
+			pr_err("%s: %s: the process of pidfd %d has exited and was reaped (or lives in "
+			       "a pid namespace this process cannot see)", dev->name, what, pidfd);
+			return KFAIL(SVMBIND_ERR_NO_PROCESS, -pid);
+		}
+	} else if (foreign && pid <= 0) {
+		pr_err("%s: %s: pid %d: give a positive pid", dev->name, what, pid);
+		return FAIL(EINVAL);
+	}
+	if (!foreign || pid == dev->ctx->owner)
+		pid = dev->ctx->owner;
+
+again:
+	witness = pid == dev->ctx->owner ? WITNESS_SELF : witness_open(dev, pid);
+	s = (struct vfio_device_svm){ .argsz = sizeof(s) };
+	if (foreign) {
 		s.flags = VFIO_SVM_PID;
 		s.pid = (uint32_t)pid;
 	}
@@ -196,29 +350,39 @@ static int do_bind(struct svmbind_device *dev, bool foreign, pid_t pid, uint32_t
 	pthread_mutex_lock(&dev->lock);
 	if (reserve_bond(dev)) {
 		pthread_mutex_unlock(&dev->lock);
+		witness_close(witness);
 		return FAIL(ENOMEM);
 	}
-	if (ioctl(dev->fd, VFIO_DEVICE_BIND_TASK, &s)) {
-		err = errno;
-		if (err == ENOTTY)
+	ret = svm_ioctl(dev, VFIO_DEVICE_BIND_TASK, &s);
+	if (ret) {
+		if (ret == -ENOTTY)
 			dev->dialect = SVMBIND_DIALECT_NONE;
 		pthread_mutex_unlock(&dev->lock);
-		return bind_error(dev, pid, foreign, err);
+		witness_close(witness);
+		return bind_error(dev, pid, foreign, -ret);
 	}
-	if (!foreign)
-		pid = getpid();
-	b = find_bond(dev, s.pasid);
-	if (b && b->pid != pid) {
-		/* The kernel reuses a PASID only once its bond has ended (the
-		 * process exited or exec'd): our entry is stale. */
-		pr_info("%s: PASID %u now binds pid %d: its bond with pid %d had ended",
-			dev->name, s.pasid, pid, b->pid);
-		*b = (struct bond){ .pasid = s.pasid, .refs = 1, .pid = pid };
-	} else if (b) {
-		b->refs++;	/* the same address space again: one more reference */
-	} else {
-		dev->bonds[dev->nr_bonds++] = (struct bond){ .pasid = s.pasid, .refs = 1, .pid = pid };
+	if (kind == BIND_PIDFD && !pidfd_holds_pid(pidfd)) {
+		/* Reaped in between: the pid may have named a stranger at the bind. */
+		undo_bind(dev, s.pasid);
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(witness);
+		pr_err("%s: %s: the process of pidfd %d (pid %d) exited during the bind; the bond "
+		       "was undone", dev->name, what, pidfd, pid);
+		return KFAIL(SVMBIND_ERR_NO_PROCESS, ESRCH);
 	}
+	if (!witness_alive(witness)) {
+		/* The target exec'd (or exited) between the witness and the bind: we cannot
+		 * tell which address space the kernel bound, so undo it and look again. */
+		undo_bind(dev, s.pasid);
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(witness);
+		if (++tries < 3)
+			goto again;
+		pr_err("%s: %s: pid %d replaced its address space during each of %d binds", dev->name,
+		       what, pid, tries);
+		return FAIL(EAGAIN);
+	}
+	record_bond(dev, s.pasid, pid, witness);
 	pthread_mutex_unlock(&dev->lock);
 	pr_debug("%s: bound pid %d to PASID %u", dev->name, pid, s.pasid);
 	*pasid = s.pasid;
@@ -227,12 +391,17 @@ static int do_bind(struct svmbind_device *dev, bool foreign, pid_t pid, uint32_t
 
 int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid)
 {
-	return do_bind(dev, false, 0, pasid);
+	return do_bind(dev, BIND_SELF, 0, -1, pasid);
 }
 
 int svm_bind_pid(struct svmbind_device *dev, pid_t pid, uint32_t *pasid)
 {
-	return do_bind(dev, true, pid, pasid);
+	return do_bind(dev, BIND_PID, pid, -1, pasid);
+}
+
+int svmbind_bind_pidfd(struct svmbind_device *dev, int pidfd, uint32_t *pasid)
+{
+	return do_bind(dev, BIND_PIDFD, 0, pidfd, pasid);
 }
 
 /* dev->lock held. Returns 0, or a code with errno set. */
@@ -241,12 +410,19 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 	struct vfio_device_svm s = { .argsz = sizeof(s), .flags = flags, .pasid = b->pasid };
 	int err;
 
-	if (!ioctl(dev->fd, VFIO_DEVICE_UNBIND_TASK, &s)) {
+	if (!witness_alive(b->witness)) {
+		/* Never ask the kernel: the PASID may already tag someone else's bond. */
+		pr_warn("%s: PASID %u (pid %d): its address space is gone (the process exited or "
+			"exec'd); the kernel released the bond with it", dev->name, b->pasid, b->pid);
+		drop_bond(dev, b);
+		return FAIL(SVMBIND_ERR_BOND_GONE);
+	}
+	err = -svm_ioctl(dev, VFIO_DEVICE_UNBIND_TASK, &s);
+	if (!err) {
 		if (--b->refs == 0)
 			drop_bond(dev, b);
 		return 0;
 	}
-	err = errno;
 	if (err == ESRCH) {
 		pr_warn("%s: PASID %u (pid %d): the kernel had already released it: the process "
 			"exited or exec'd", dev->name, b->pasid, b->pid);
@@ -259,13 +435,24 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 	return KFAIL(err, err);
 }
 
+#define RELEASE_FLAGS (VFIO_SVM_PASID_RELEASE_FLUSHED | VFIO_SVM_PASID_RELEASE_CLEAN)
+
 int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
 {
 	struct bond *b;
 	int ret;
 
 	if (!dev)
+		return NULL_ARG();
+	if ((flags & RELEASE_FLAGS) == RELEASE_FLAGS) {
+		pr_err("%s: svm_unbind of PASID %u: flags 0x%x: pass at most one of "
+		       "VFIO_SVM_PASID_RELEASE_FLUSHED and VFIO_SVM_PASID_RELEASE_CLEAN", dev->name,
+		       pasid, flags);
 		return FAIL(EINVAL);
+	}
+	ret = svmbind__check_owner(dev->ctx, "svm_unbind");
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	b = find_bond(dev, pasid);
 	if (!b) {
@@ -279,6 +466,11 @@ int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
 	return ret ? ret : svmbind__ok(0);
 }
 
+/*
+ * At close. Bonds whose address space is gone are only forgotten; live ones
+ * are unbound with flags 0, and where the kernel refuses that (EINVAL: an
+ * IOMMU that insists on a release mode) with RELEASE_FLUSHED.
+ */
 int svmbind__unbind_all(struct svmbind_device *dev)
 {
 	int first = 0;
@@ -286,20 +478,55 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 	pthread_mutex_lock(&dev->lock);
 	while (dev->nr_bonds) {
 		struct bond *b = &dev->bonds[dev->nr_bonds - 1];
-		int ret = unbind_locked(dev, b, 0);
+		int ret;
 
-		if (ret == -EINVAL)	/* some IOMMUs insist on a release mode */
-			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED);
-		if (ret == -SVMBIND_ERR_BOND_GONE)
+		if (!witness_alive(b->witness)) {
+			drop_bond(dev, b);
 			continue;
-		if (ret) {
-			if (!first)
-				first = ret;
-			drop_bond(dev, b);	/* closing the fd releases it in the kernel anyway */
 		}
+		ret = unbind_locked(dev, b, 0);
+		if (ret == -EINVAL)
+			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED);
+		if (ret == -SVMBIND_ERR_BOND_GONE || !ret)
+			continue;
+		if (!first)
+			first = ret;
+		drop_bond(dev, b);	/* closing the fd releases it in the kernel anyway */
 	}
 	pthread_mutex_unlock(&dev->lock);
 	return first;
+}
+
+/*
+ * A forked child adopts the handle: its own address space is new, so the
+ * parent's self-bonds become foreign ones, watched through /proc/PARENT/mem
+ * while the parent lives and forgotten once it is gone (its address space,
+ * and the kernel's bond with it, went with it). dev->ctx already names the
+ * new owner.
+ */
+void svmbind__adopt_bonds(struct svmbind_device *dev, pid_t old_owner)
+{
+	pthread_mutex_lock(&dev->lock);
+	for (size_t i = 0; i < dev->nr_bonds;) {
+		struct bond *b = &dev->bonds[i];
+
+		if (b->witness == WITNESS_SELF) {
+			b->witness = b->pid == old_owner ? witness_open(dev, b->pid) : WITNESS_NONE;
+			if (b->witness == WITNESS_NONE && kill(b->pid, 0) && errno == ESRCH) {
+				drop_bond(dev, b);
+				continue;
+			}
+		}
+		i++;
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* In a forked child: the bonds are the parent's; close our copies of the witnesses only. */
+void svmbind__forget_bonds(struct svmbind_device *dev)
+{
+	while (dev->nr_bonds)
+		drop_bond(dev, &dev->bonds[dev->nr_bonds - 1]);
 }
 
 size_t svmbind_device_nr_bonds(struct svmbind_device *dev)
@@ -316,7 +543,9 @@ int svmbind_device_bond(struct svmbind_device *dev, size_t i, struct svmbind_bon
 {
 	struct svmbind_bond out = { 0 };
 
-	if (!dev || !bond || !OPTS_VALID(bond, struct svmbind_bond))
+	if (!dev || !bond)
+		return NULL_ARG();
+	if (!OPTS_VALID(bond, struct svmbind_bond))
 		return FAIL(EINVAL);
 	pthread_mutex_lock(&dev->lock);
 	if (i >= dev->nr_bonds) {
@@ -327,6 +556,7 @@ int svmbind_device_bond(struct svmbind_device *dev, size_t i, struct svmbind_bon
 	out.pasid = dev->bonds[i].pasid;
 	out.refs = dev->bonds[i].refs;
 	out.pid = dev->bonds[i].pid;
+	out.reserved = 0;
 	pthread_mutex_unlock(&dev->lock);
 	memcpy(bond, &out, bond->sz < sizeof(out) ? bond->sz : sizeof(out));
 	return svmbind__ok(0);

@@ -25,6 +25,12 @@
  * - Handles are thread-safe: a context and its devices may be used from
  *   several threads at once. A handle passed to a function that "cannot
  *   fail" must be valid (not NULL): those functions do not check it.
+ * - Handles belong to the process that made them. After fork() the child's
+ *   copies of the fds act on the parent's container and bonds, so in the
+ *   child every call that would reach the kernel through an inherited handle
+ *   fails with -SVMBIND_ERR_FORKED, and svmbind_ctx_free() /
+ *   svmbind_device_close() only close the child's copies (nothing is
+ *   unbound or detached). The getters still answer.
  *
  * The three functions svm_bind_self(), svm_bind_pid() and svm_unbind() keep
  * the names of the seed's proposal; every other public name starts with
@@ -117,6 +123,9 @@ enum svmbind_error {
 	SVMBIND_ERR_NO_VFIO,
 	/** The VFIO API version or every IOMMU type the library speaks is unsupported by the kernel. (EINVAL) */
 	SVMBIND_ERR_NO_IOMMU_TYPE,
+	/** The handle was inherited through fork(): its fds and bonds belong to the parent,
+	 *  so the child may only free it (which closes its copies and unbinds nothing). (EBADF) */
+	SVMBIND_ERR_FORKED,
 	SVMBIND_ERR_END			/**< one past the last library code */
 };
 
@@ -169,8 +178,14 @@ enum svmbind_log_level {
 /**
  * @brief Logging callback: one complete message, without trailing newline.
  *
- * Called from the thread that made the call; must not call back into the
- * library. errno is preserved around the call.
+ * Called from the thread that made the library call, with no lock of the
+ * logging machinery held, but possibly while that call holds a lock of the
+ * context or device it works on: so a callback must not call libsvmbind
+ * functions on that context or its devices (it would deadlock). It may call
+ * svmbind_strerror(), svmbind_error_errno(), svmbind_kernel_errno(),
+ * svmbind_set_log_level() and svmbind_set_log() (which then does not wait,
+ * see there). Messages that library calls made by the callback itself would
+ * log are dropped. errno is preserved around the call.
  * @param level  the message's severity.
  * @param msg    the message; valid only during the call.
  * @param arg    the argument given to svmbind_set_log().
@@ -185,6 +200,11 @@ typedef void (*svmbind_log_fn)(enum svmbind_log_level level, const char *msg, vo
  * no callback was set before: then messages up to that level go to stderr
  * through svmbind_log_stderr(). Calling this function, even with NULL, turns
  * the environment variable off for good.
+ *
+ * Returns only once every call of the previous callback that was already
+ * running (in any thread) has returned, so the caller may then free the old
+ * @p arg. Called from inside a callback it does not wait (it cannot wait for
+ * itself): the old callback may then still be running in other threads.
  * @param fn   the callback, or NULL to silence the library.
  * @param arg  passed to every call of @p fn.
  * @return the previous callback (NULL if there was none). Cannot fail.
@@ -256,9 +276,29 @@ SVMBIND_API int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmb
  *        detach the groups and close the container.
  *
  * Errors met on the way are logged, not returned: everything is released.
+ * In a forked child (the context was made by its parent) it only closes the
+ * child's copies of the fds and frees the memory: the parent's bonds and
+ * container are left as they are.
  * @param ctx  the context, or NULL (nothing happens).
  */
 SVMBIND_API void svmbind_ctx_free(struct svmbind_ctx *ctx);
+
+/**
+ * @brief Make a context inherited through fork() this process's own.
+ *
+ * After fork() a context and its devices belong to the parent: in the child
+ * they fail with -SVMBIND_ERR_FORKED (see the conventions). A child that
+ * takes over from its parent, as after daemon(3) or a fork that drops
+ * privileges, adopts the context: from then on it binds, unbinds and closes
+ * through it, and the parent must no longer use its copy (both copies act on
+ * the same kernel objects). The parent's own bonds (svm_bind_self()) become
+ * bonds of another process: kept while the parent lives, forgotten once it
+ * has exited (the kernel's bond went with its address space).
+ * @since 1.1
+ * @param ctx  the context.
+ * @return 0 (also when @p ctx was this process's already), or -EINVAL: @p ctx is NULL.
+ */
+SVMBIND_API int svmbind_ctx_adopt(struct svmbind_ctx *ctx);
 
 /**
  * @brief The container fd, owned by the context (do not close it).
@@ -303,6 +343,7 @@ enum svmbind_dma_flags {
  *   - -EEXIST: the IOVA range overlaps a mapping;
  *   - -ENOSPC: the container holds vfio_iommu_type1's dma_entry_limit mappings already;
  *   - -EFAULT: @p vaddr is not mapped in this process;
+ *   - -SVMBIND_ERR_FORKED: @p ctx was inherited through fork();
  *   - any other errno of VFIO_IOMMU_MAP_DMA.
  */
 SVMBIND_API int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova,
@@ -317,6 +358,7 @@ SVMBIND_API int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t i
  *   - -EINVAL: @p ctx is NULL or no device open yet (library); from the
  *     kernel: misaligned, or the range splits a mapping;
  *   - -ENOENT: the kernel unmapped nothing (no mapping in the range);
+ *   - -SVMBIND_ERR_FORKED: @p ctx was inherited through fork();
  *   - any other errno of VFIO_IOMMU_UNMAP_DMA.
  */
 SVMBIND_API int svmbind_dma_unmap(struct svmbind_ctx *ctx, uint64_t iova, uint64_t size);
@@ -336,6 +378,7 @@ struct svmbind_device;
 struct svmbind_device_opts {
 	size_t sz;		/**< sizeof(struct svmbind_device_opts) */
 	uint32_t flags;		/**< reserved, must be 0 */
+	uint32_t reserved;	/**< explicit padding, must be 0 (a future field may use it) */
 };
 
 /**
@@ -352,7 +395,8 @@ struct svmbind_device_opts {
  * @param[out] dev  the new device; untouched on failure.
  * @return 0, or
  *   - -EINVAL: @p ctx or @p dev is NULL; @p name is not a PCI address; bad
- *     options (`sz`, unknown bytes, non-zero `flags`);
+ *     options (`sz`, unknown bytes, non-zero `flags` or `reserved`);
+ *   - -SVMBIND_ERR_FORKED: @p ctx was inherited through fork();
  *   - -ENODEV: no such PCI device in sysfs;
  *   - -SVMBIND_ERR_NO_IOMMU_GROUP: no iommu_group link (boot with intel_iommu=on);
  *   - -SVMBIND_ERR_NOT_VFIO_DRIVER: the sysfs driver is not vfio-pci or a variant
@@ -385,14 +429,18 @@ SVMBIND_API int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
  * @brief Unbind what is left bound, close the device fd, and release the
  *        group (detached from the container when its last device closes).
  *
- * The device is closed whatever happens (closing the fd releases any bond
- * the kernel still holds for it). Leftover bonds are unbound with flags 0.
+ * The device is closed whatever happens (the last close of the fd releases
+ * any bond the kernel still holds for it). Leftover bonds whose address space
+ * is known to be gone are forgotten; the others are unbound with flags 0 and,
+ * where the kernel refuses that with EINVAL (an IOMMU that insists on a
+ * release mode), once more with VFIO_SVM_PASID_RELEASE_FLUSHED. In a forked
+ * child nothing is unbound (see the conventions above).
  * @param dev  the device, or NULL (returns 0).
  * @return 0, or the first error met while unbinding leftovers: any errno of
  *         VFIO_DEVICE_UNBIND_TASK but ESRCH (a bond the kernel had already
- *         released does not count); e.g. -EINVAL on an IOMMU that requires
- *         VFIO_SVM_PASID_RELEASE_FLUSHED or _CLEAN: svm_unbind() each bond
- *         first to choose the flags.
+ *         released does not count); e.g. -EINVAL when the kernel refused both
+ *         flags 0 and RELEASE_FLUSHED: svm_unbind() each bond first to choose
+ *         the flags.
  */
 SVMBIND_API int svmbind_device_close(struct svmbind_device *dev);
 
@@ -499,13 +547,15 @@ SVMBIND_API int svmbind_device_unmap_region(struct svmbind_device *dev, void *ad
  *
  * Binding an address space that is already bound returns its PASID again
  * when the kernel does (the handle then counts one more reference; unbind
- * once per bind).
+ * once per bind). A bind the kernel interrupts (EINTR, a signal arrived while
+ * it waited; it leaves nothing behind) is retried.
  * @param dev  the device.
  * @param[out] pasid  the PASID that tags the device's transactions for this
  *                    address space.
  * @return 0, or
  *   - -EINVAL: @p dev or @p pasid is NULL (library); or the kernel's EINVAL:
  *     the IOMMU refused;
+ *   - -SVMBIND_ERR_FORKED: @p dev was inherited through fork();
  *   - -SVMBIND_ERR_NO_SVM_BIND: the kernel has no SVM bind (stock kernels: ENOTTY);
  *   - -SVMBIND_ERR_PASID_EXHAUSTED: no PASID left (ENOSPC);
  *   - -ENODEV: the device or its IOMMU cannot do SVM (VT-d: boot with intel_iommu=on,sm_on);
@@ -521,11 +571,25 @@ SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
  * The caller must pass the kernel's PTRACE_MODE_ATTACH_REALCREDS check on
  * @p pid: same real uid and gid, or CAP_SYS_PTRACE; and Yama's ptrace_scope
  * (1: only an ancestor, or the tracer @p pid named with prctl(PR_SET_PTRACER)).
- * A bond belongs to the target's address space: it dies when the target
- * exits or execs. Binding an address space already bound returns the same
- * PASID when the kernel does (one more reference). When the kernel hands out
- * a PASID that the handle still lists for another pid, that bond has ended
- * (its process exited or exec'd) and the handle's entry is replaced.
+ * A bond belongs to the target's address space, not to the pid: it dies when
+ * the target exits or execs.
+ *
+ * The handle keeps the kernel's count: a thread id, a CLONE_VM child or the
+ * same process again gets the same PASID and one more reference, in the
+ * kernel and in the handle. To tell when a bonded address space is gone, the
+ * library opens /proc/PID/mem before the bind (one fd per bonded address
+ * space; it pins no memory, only the kernel's small mm struct): reads from it
+ * end once that address space exits or is replaced by exec. Then
+ * svm_unbind() answers -SVMBIND_ERR_BOND_GONE without asking the kernel, and
+ * a later bind that gets the same PASID (handed out anew) replaces the entry.
+ * Where that file cannot be opened (the target runs as another uid and the
+ * caller lacks CAP_DAC_OVERRIDE, though CAP_SYS_PTRACE lets the bind pass),
+ * the library cannot see an exec or exit: it logs so, and errs on the side of
+ * never unbinding another address space's bond: a second bind that gets the
+ * same PASID replaces the entry instead of counting a reference (the extra
+ * kernel reference then lasts until the device is closed).
+ * A bind the kernel interrupts (EINTR) is retried; a target that replaced its
+ * address space during the bind is bound again (at most three times).
  * @param dev  the device.
  * @param pid  the process to bind.
  * @param[out] pasid  its PASID.
@@ -540,11 +604,36 @@ SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
  *     (the log names Yama's scope and the remedy);
  *   - -SVMBIND_ERR_PASID_EXHAUSTED: no PASID left (ENOSPC);
  *   - -ENODEV: the device or its IOMMU cannot do SVM;
- *   - -EINTR: interrupted while waiting for the target's exec lock: retry;
+ *   - -SVMBIND_ERR_FORKED: @p dev was inherited through fork();
+ *   - -EAGAIN: the target replaced its address space (exec) during each of three binds;
  *   - -ENOMEM: the library's bond table or the kernel;
  *   - -EFAULT, or any other errno of VFIO_DEVICE_BIND_TASK.
  */
 SVMBIND_API int svm_bind_pid(struct svmbind_device *dev, pid_t pid, uint32_t *pasid);
+
+/**
+ * @brief Bind the address space of the process @p pidfd names, race-free.
+ *
+ * A pid can be recycled between the moment a caller learns it and the bind;
+ * a pidfd (pidfd_open(2), or one received from the process itself) cannot.
+ * The library reads the pid from the pidfd, binds it as svm_bind_pid() does,
+ * and then checks that the pidfd still names a process holding that pid. A
+ * pid number is not reused while its process exists (even as a zombie), so
+ * when the check passes the bond is the named process's. When the process
+ * was reaped in between, the bond (made on whatever held the pid then) is
+ * undone and the call fails with -SVMBIND_ERR_NO_PROCESS: never a bond on a
+ * stranger. @p pidfd stays the caller's.
+ * @since 1.1
+ * @param dev    the device.
+ * @param pidfd  a pidfd of the process to bind (a thread-group leader).
+ * @param[out] pasid  its PASID.
+ * @return 0, or what svm_bind_pid() returns, and
+ *   - -EBADF: @p pidfd is not an open pidfd (library);
+ *   - -SVMBIND_ERR_NO_PROCESS: the process has exited and been reaped (before
+ *     the bind, or during it: then the bond made meanwhile was undone), or it
+ *     lives in a pid namespace the caller cannot see.
+ */
+SVMBIND_API int svmbind_bind_pidfd(struct svmbind_device *dev, int pidfd, uint32_t *pasid);
 
 /**
  * @brief Drop one reference on the bond named by @p pasid.
@@ -552,13 +641,18 @@ SVMBIND_API int svm_bind_pid(struct svmbind_device *dev, pid_t pid, uint32_t *pa
  * @param dev    the device the bond was made on.
  * @param pasid  the PASID svm_bind_self() or svm_bind_pid() returned.
  * @param flags  0, VFIO_SVM_PASID_RELEASE_FLUSHED or VFIO_SVM_PASID_RELEASE_CLEAN
- *               (passed to the kernel unchecked; some IOMMUs require one).
+ *               (some IOMMUs require one; other bits are passed to the kernel).
  * @return 0, or
- *   - -EINVAL: @p dev is NULL (library); or the kernel's EINVAL: @p flags
- *     unknown or not accepted (the bond is kept);
+ *   - -EINVAL: @p dev is NULL, or @p flags has both RELEASE flags (library;
+ *     nothing asked of the kernel); or the kernel's EINVAL: @p flags unknown
+ *     or not accepted (the bond is kept);
  *   - -SVMBIND_ERR_UNKNOWN_PASID: this handle holds no bond with @p pasid (nothing was asked of the kernel);
- *   - -SVMBIND_ERR_BOND_GONE: the kernel had already released it, ESRCH (the process exited
- *     or exec'd); the handle forgets the bond, whatever its count;
+ *   - -SVMBIND_ERR_BOND_GONE: the bond's address space is gone (the process exited or
+ *     exec'd) and so is the bond; the handle forgets it, whatever its count.
+ *     Either the library knew it (svmbind_kernel_errno() 0: nothing was asked of the
+ *     kernel, whose PASID may by now tag another address space), or the kernel
+ *     said ESRCH;
+ *   - -SVMBIND_ERR_FORKED: @p dev was inherited through fork();
  *   - any other errno of VFIO_DEVICE_UNBIND_TASK (the bond is then kept).
  */
 SVMBIND_API int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags);
@@ -569,6 +663,7 @@ struct svmbind_bond {
 	uint32_t pasid;		/**< out: the PASID */
 	uint32_t refs;		/**< out: binds not yet unbound */
 	pid_t pid;		/**< out: the process bound (the caller's pid for svm_bind_self()) */
+	uint32_t reserved;	/**< out: 0 (explicit padding) */
 };
 
 /**
@@ -623,7 +718,7 @@ enum svmbind_dialect {
  *   - -EPROTO: the kernel accepted a probe it should have rejected (the
  *     library unbinds the bond at once and logs it);
  *   - the negated errno of any other answer to a probe that fits no dialect
- *     (e.g. -EACCES, -EFAULT); svmbind_kernel_errno() is then 0.
+ *     (e.g. -EACCES, -EFAULT); svmbind_kernel_errno() is then that errno.
  */
 SVMBIND_API int svmbind_device_dialect(struct svmbind_device *dev);
 
@@ -680,6 +775,7 @@ struct svmbind_dev_probe {
 	int pasid;			/**< PASID extended capability present */
 	int pasid_width;		/**< max PASID width in bits, 0 without the capability, or the negative reason */
 	int dialect;			/**< enum svmbind_dialect, or the negative reason (-EBADF: no open device given) */
+	uint32_t reserved;		/**< out: 0 (explicit padding) */
 };
 
 /**

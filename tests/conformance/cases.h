@@ -22,5 +22,6 @@ void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int 
 void cases_device(struct registry *r);
 void cases_svm(struct registry *r);
 void cases_procs(struct registry *r);
+void cases_bonds(struct registry *r);
 
 #endif
