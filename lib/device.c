@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "iommu/backend.h"
 
 /*
  * Why @bdf cannot be opened, from sysfs alone. The success path reads only
@@ -15,7 +15,7 @@
  * caller still learns the cause and the remedy. Returns the code to report,
  * or 0 when sysfs sees nothing wrong.
  */
-static int explain_from_sysfs(const char *bdf)
+int svmbind__explain_device(const char *bdf)
 {
 	char driver[64];
 	int ret;
@@ -44,29 +44,6 @@ static int explain_from_sysfs(const char *bdf)
 	return 0;
 }
 
-/* The device's IOMMU group number, or a failure that says why there is none. */
-static int find_group(const char *bdf, int *group)
-{
-	int ret = svmbind__device_group(bdf);
-
-	if (ret >= 0) {
-		*group = ret;
-		return 0;
-	}
-	if (ret == -ENOENT) {
-		if (!svmbind__device_exists(bdf)) {
-			pr_err("%s: no such PCI device in /sys/bus/pci/devices; list them with "
-			       "'lspci -D'", bdf);
-			return FAIL(ENODEV);
-		}
-		pr_err("%s: no IOMMU group: the IOMMU is missing or off; boot with intel_iommu=on "
-		       "(or amd_iommu=on), or enable vfio's unsafe no-IOMMU mode", bdf);
-		return FAIL(SVMBIND_ERR_NO_IOMMU_GROUP);
-	}
-	pr_err("%s: reading its iommu_group link: %s", bdf, strerror(-ret));
-	return KFAIL(-ret, -ret);
-}
-
 static int get_info(struct svmbind_device *dev)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
@@ -83,91 +60,101 @@ static int get_info(struct svmbind_device *dev)
 	return 0;
 }
 
-int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
-			const struct svmbind_device_opts *opts, struct svmbind_device **out)
+/* Open @name through @ctx; @fd >= 0 is a pre-opened group or cdev fd, ours now. */
+static int device_open(struct svmbind_ctx *ctx, const char *name, int fd,
+		       const struct svmbind_device_opts *opts, struct svmbind_device **out)
 {
 	struct svmbind_device *dev;
-	int group_num = -1, ret, err;
+	const char *what = fd >= 0 ? "svmbind_device_open_fd" : "svmbind_device_open";
+	int ret;
 
-	if (!ctx || !out)
-		return NULL_ARG();
-	if (!OPTS_VALID(opts, struct svmbind_device_opts))
-		return FAIL(EINVAL);
-	if (OPTS_GET(opts, flags, 0)) {
+	ret = OPTS_VALID(opts, struct svmbind_device_opts) ? 0 : FAIL(EINVAL);
+	if (!ret && OPTS_GET(opts, flags, 0)) {
 		pr_err("svmbind_device_opts.flags 0x%x: no flags are defined; pass 0",
 		       OPTS_GET(opts, flags, 0));
-		return FAIL(EINVAL);
+		ret = FAIL(EINVAL);
 	}
-	if (OPTS_GET(opts, reserved, 0)) {
+	if (!ret && OPTS_GET(opts, reserved, 0)) {
 		pr_err("svmbind_device_opts.reserved is 0x%x: it must be 0 (zero the whole struct, "
 		       "then set sz)", OPTS_GET(opts, reserved, 0));
-		return FAIL(EINVAL);
+		ret = FAIL(EINVAL);
 	}
-	ret = svmbind__check_owner(ctx, "svmbind_device_open");
-	if (ret)
-		return ret;
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return FAIL(ENOMEM);
-	if (!svmbind__parse_bdf(name, dev->name)) {
+	if (!ret)
+		ret = svmbind__check_owner(ctx, what);
+	dev = ret ? NULL : calloc(1, sizeof(*dev));
+	if (!ret && !dev)
+		ret = FAIL(ENOMEM);
+	if (!ret && !name && fd >= 0)
+		ret = svmbind__cdev_name(fd, dev->name);
+	else if (!ret && !svmbind__parse_bdf(name, dev->name)) {
 		pr_err("device name '%s' is not a PCI address (DDDD:BB:DD.F, as 'lspci -D' prints) "
 		       "nor a sysfs path ending in one", name ? name : "(null)");
-		free(dev);
-		return FAIL(EINVAL);
+		ret = FAIL(EINVAL);
 	}
-	ret = find_group(dev->name, &group_num);
 	if (ret) {
+		if (fd >= 0)
+			close(fd);
 		free(dev);
 		return ret;
 	}
 
 	pthread_mutex_lock(&ctx->lock);
-	ret = svmbind__group_get(ctx, group_num, &dev->group);
+	ret = ctx->be->dev_attach(ctx, dev, fd);
+	if (ret)
+		goto unlock;
+	ret = get_info(dev);
 	if (ret) {
-		/* A device off VFIO is the likeliest cause; that message comes last. */
-		int why;
+		int err = errno;	/* detach may log; keep what we report */
 
-		err = svmbind_kernel_errno();
-		why = explain_from_sysfs(dev->name);
-		ret = why == -SVMBIND_ERR_NOT_VFIO_DRIVER ? KFAIL(why, err) : KFAIL(why ? why : ret, err);
+		ctx->be->dev_detach(ctx, dev);
+		errno = err;
 		goto unlock;
 	}
-	dev->fd = ioctl(dev->group->fd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
-	if (dev->fd < 0) {
-		err = errno;
-		pr_err("%s: VFIO_GROUP_GET_DEVICE_FD on group %d: %s", dev->name, group_num,
-		       strerror(err));
-		ret = explain_from_sysfs(dev->name);
-		if (!ret && err == ENODEV)
-			pr_err("%s: VFIO_GROUP_GET_DEVICE_FD: %s: is it bound to vfio-pci?", dev->name,
-			       strerror(err));
-		ret = KFAIL(ret ? ret : err == ENODEV ? SVMBIND_ERR_NOT_VFIO_DRIVER : err, err);
-		goto put_group;
-	}
-	ret = get_info(dev);
-	if (ret)
-		goto close_fd;
 	pthread_mutex_init(&dev->lock, NULL);
 	dev->dialect = INT_MIN;
 	dev->ctx = ctx;
 	dev->next = ctx->devices;
 	ctx->devices = dev;
 	pthread_mutex_unlock(&ctx->lock);
-	pr_info("%s: open (group %d, %u regions, %u irqs)", dev->name, group_num,
+	pr_info("%s: open through the %s (%u regions, %u irqs)", dev->name, ctx->be->name,
 		dev->num_regions, dev->num_irqs);
 	*out = dev;
 	return svmbind__ok(0);
 
-close_fd:
-	close(dev->fd);
-put_group:
-	err = errno;	/* group_put may log; keep what we report */
-	svmbind__group_put(ctx, dev->group);
-	errno = err;
 unlock:
 	pthread_mutex_unlock(&ctx->lock);
 	free(dev);
 	return ret;
+}
+
+int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
+			const struct svmbind_device_opts *opts, struct svmbind_device **out)
+{
+	if (!ctx || !out)
+		return NULL_ARG();
+	return device_open(ctx, name, -1, opts, out);
+}
+
+int svmbind_device_open_fd(struct svmbind_ctx *ctx, int fd, const char *name,
+			   const struct svmbind_device_opts *opts, struct svmbind_device **out)
+{
+	if (!ctx || !out) {
+		if (fd >= 0)
+			close(fd);
+		return NULL_ARG();
+	}
+	if (fd < 0) {
+		pr_err("svmbind_device_open_fd: fd %d: pass an open group fd (legacy context) or "
+		       "VFIO device cdev fd (iommufd context)", fd);
+		return FAIL(EBADF);
+	}
+	if (!name && ctx->be->id == SVMBIND_BACKEND_LEGACY) {
+		pr_err("svmbind_device_open_fd: a group fd names no device: pass the device's PCI "
+		       "address too");
+		close(fd);
+		return FAIL(EINVAL);
+	}
+	return device_open(ctx, name, fd, opts, out);
 }
 
 int svmbind_device_close(struct svmbind_device *dev)
@@ -193,8 +180,7 @@ int svmbind_device_close(struct svmbind_device *dev)
 			break;
 		}
 	}
-	close(dev->fd);
-	svmbind__group_put(ctx, dev->group);
+	ctx->be->dev_detach(ctx, dev);
 	pthread_mutex_unlock(&ctx->lock);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->bonds);
@@ -218,7 +204,7 @@ const char *svmbind_device_name(const struct svmbind_device *dev)
 
 int svmbind_device_group(const struct svmbind_device *dev)
 {
-	return dev->group->num;
+	return dev->group ? dev->group->num : -1;
 }
 
 struct svmbind_ctx *svmbind_device_ctx(const struct svmbind_device *dev)

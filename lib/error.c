@@ -26,6 +26,8 @@ static const struct {
 	E(BOND_GONE, ESRCH, "the kernel already released the bond: its process exited or exec'd"),
 	E(NO_VFIO, ENODEV, "VFIO is not available (/dev/vfio/vfio missing)"),
 	E(NO_IOMMU_TYPE, EINVAL, "the kernel supports no VFIO API version or IOMMU type this library speaks"),
+	E(NO_IOMMUFD, ENODEV, "the kernel has no iommufd (/dev/iommu): CONFIG_IOMMUFD"),
+	E(NO_VFIO_CDEV, ENODEV, "the device has no VFIO cdev (/dev/vfio/devices): CONFIG_VFIO_DEVICE_CDEV"),
 	E(FORKED, EBADF, "the handle belongs to the parent process (inherited through fork); the child may only free it"),
 #undef E
 };

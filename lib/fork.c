@@ -21,7 +21,9 @@
 #include "internal.h"
 
 static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint64_t *token_page;	/* set once; NULL: fall back to getpid() */
+/* [0] the token, [1] the pid that armed it: both wiped in a child. Set once;
+ * NULL: fall back to getpid(). */
+static _Atomic uint64_t *token_page;
 static uint64_t last_token;		/* under token_lock; inherited by children */
 static bool token_tried;		/* under token_lock */
 
@@ -64,10 +66,20 @@ uint64_t svmbind__process_token(void)
 	t = atomic_load(page);
 	if (!t) {	/* first use, or the first since a fork wiped it */
 		t = ++last_token;
+		atomic_store(&page[1], (uint64_t)getpid());
 		atomic_store_explicit(page, t, memory_order_release);
 	}
 	pthread_mutex_unlock(&token_lock);
 	return t;
+}
+
+pid_t svmbind__process_pid(void)
+{
+	_Atomic uint64_t *page;
+
+	svmbind__process_token();	/* arms the page if this process has not yet */
+	page = atomic_load(&token_page);
+	return page ? (pid_t)atomic_load(&page[1]) : getpid();
 }
 
 bool svmbind__ctx_forked(const struct svmbind_ctx *ctx)
@@ -100,7 +112,7 @@ int svmbind_ctx_adopt(struct svmbind_ctx *ctx)
 	pthread_mutex_lock(&ctx->lock);
 	old = ctx->owner;
 	ctx->token = svmbind__process_token();
-	ctx->owner = getpid();
+	ctx->owner = svmbind__process_pid();
 	for (struct svmbind_device *dev = ctx->devices; dev; dev = dev->next)
 		svmbind__adopt_bonds(dev, old);
 	pthread_mutex_unlock(&ctx->lock);

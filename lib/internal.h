@@ -24,14 +24,26 @@ struct svmbind_group {
 	struct svmbind_group *next;
 };
 
+struct svmbind__backend;
+struct svmbind__iova_range {
+	uint64_t start, last;	/* inclusive */
+};
+
 struct svmbind_ctx {
-	pthread_mutex_t lock;		/* groups, devices, iommu_type */
+	pthread_mutex_t lock;		/* everything below but token, owner, be, fd */
 	uint64_t token;			/* the process that made it (fork.c) */
 	pid_t owner;			/* its pid, for self binds */
-	int fd;				/* /dev/vfio/vfio */
+	const struct svmbind__backend *be;
+	int fd;				/* /dev/vfio/vfio (legacy) or /dev/iommu (iommufd) */
+	/* legacy */
 	uint32_t want_type;		/* from the options; 0 = auto */
 	int iommu_type;			/* in force; 0 while no group is attached */
 	struct svmbind_group *groups;
+	/* iommufd */
+	uint32_t ioas_id;
+	struct svmbind__iova_range *ranges;	/* the IOAS's usable IOVAs, after the last attach */
+	size_t nr_ranges;
+	uint64_t iova_align;
 	struct svmbind_device *devices;
 };
 
@@ -53,7 +65,8 @@ struct bond {
 
 struct svmbind_device {
 	struct svmbind_ctx *ctx;
-	struct svmbind_group *group;
+	struct svmbind_group *group;	/* legacy; NULL on iommufd */
+	uint32_t devid;			/* iommufd's id of the bound device */
 	struct svmbind_device *next;	/* in ctx->devices, under ctx->lock */
 	int fd;
 	char name[16];
@@ -116,10 +129,19 @@ HIDDEN bool svmbind__device_exists(const char *bdf);
 
 /* A token of the running process, never 0; the same until it forks. */
 HIDDEN uint64_t svmbind__process_token(void);
+/* getpid(), cached with the token (no system call once armed). */
+HIDDEN pid_t svmbind__process_pid(void);
 /* True when @ctx was made by another process (this one is a forked child). */
 HIDDEN bool svmbind__ctx_forked(const struct svmbind_ctx *ctx);
 /* Fails with SVMBIND_ERR_FORKED (and says so) when the handle is inherited. */
 HIDDEN int svmbind__check_owner(const struct svmbind_ctx *ctx, const char *what);
+
+/* ---- what an fd is (fdpath.c) ---- */
+
+/* The path @fd was opened on, from /proc/self/fd: length, or -errno. */
+HIDDEN int svmbind__fd_path(int fd, char *buf, size_t len);
+/* The PCI address of the device whose VFIO cdev @fd is: 0, or a failure (logged). */
+HIDDEN int svmbind__cdev_name(int fd, char out[16]);
 
 /* ---- process credentials (creds.c) ---- */
 
@@ -129,8 +151,8 @@ HIDDEN int svmbind__memlock_limited(void);		/* 1 when MAP_DMA is bound by RLIMIT
 
 /* ---- internal entry points ---- */
 
-HIDDEN int svmbind__group_get(struct svmbind_ctx *ctx, int num, struct svmbind_group **out);
-HIDDEN void svmbind__group_put(struct svmbind_ctx *ctx, struct svmbind_group *g);
+/* Why @bdf cannot be opened, from sysfs alone (device.c): the code to report, or 0. */
+HIDDEN int svmbind__explain_device(const char *bdf);
 HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
 HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
 HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a forked child */

@@ -126,6 +126,10 @@ enum svmbind_error {
 	/** The handle was inherited through fork(): its fds and bonds belong to the parent,
 	 *  so the child may only free it (which closes its copies and unbinds nothing). (EBADF) */
 	SVMBIND_ERR_FORKED,
+	/** The iommufd path was asked for, and the kernel has no /dev/iommu (CONFIG_IOMMUFD). (ENODEV) */
+	SVMBIND_ERR_NO_IOMMUFD,
+	/** The iommufd path was asked for, and the device has no VFIO cdev (CONFIG_VFIO_DEVICE_CDEV). (ENODEV) */
+	SVMBIND_ERR_NO_VFIO_CDEV,
 	SVMBIND_ERR_END			/**< one past the last library code */
 };
 
@@ -240,34 +244,70 @@ SVMBIND_API void svmbind_log_stderr(enum svmbind_log_level level, const char *ms
 /** @brief A VFIO container and the IOMMU groups attached to it. Opaque. */
 struct svmbind_ctx;
 
+/** @brief How a context reaches the IOMMU. @since 1.1 */
+enum svmbind_backend {
+	/** iommufd where the kernel has it (/dev/iommu), else the legacy container. */
+	SVMBIND_BACKEND_AUTO = 0,
+	/** The legacy VFIO container (/dev/vfio/vfio) and group nodes (/dev/vfio/N):
+	 *  every kernel with VFIO_CONTAINER, and the only path for no-IOMMU groups. */
+	SVMBIND_BACKEND_LEGACY = 1,
+	/** iommufd (/dev/iommu) and VFIO device cdevs (/dev/vfio/devices/vfioN):
+	 *  Linux 6.6+ with CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV. */
+	SVMBIND_BACKEND_IOMMUFD = 2,
+};
+
+/** @brief Flags for svmbind_ctx_opts. */
+enum svmbind_ctx_flags {
+	/** Take over svmbind_ctx_opts::fd instead of opening the backend's node. @since 1.1 */
+	SVMBIND_CTX_ADOPT_FD = 1u << 0,
+};
+
 /** @brief Options for svmbind_ctx_new(). */
 struct svmbind_ctx_opts {
 	size_t sz;		/**< sizeof(struct svmbind_ctx_opts) */
 	/** VFIO IOMMU type (VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU, VFIO_NOIOMMU_IOMMU),
-	 *  or 0: the best the kernel offers, TYPE1v2 then TYPE1 (NOIOMMU for no-IOMMU groups). */
+	 *  or 0: the best the kernel offers, TYPE1v2 then TYPE1 (NOIOMMU for no-IOMMU groups).
+	 *  Legacy container only: a non-zero type makes SVMBIND_BACKEND_AUTO choose it. */
 	uint32_t iommu_type;
-	uint32_t flags;		/**< reserved, must be 0 */
+	uint32_t flags;		/**< 0, or #SVMBIND_CTX_ADOPT_FD */
+	/** enum svmbind_backend; 0 is #SVMBIND_BACKEND_AUTO. @since 1.1 */
+	uint32_t backend;
+	/** With #SVMBIND_CTX_ADOPT_FD: an open /dev/vfio/vfio (legacy) or /dev/iommu
+	 *  (iommufd) fd, e.g. passed by a privileged launcher. The context owns it from
+	 *  the call on, even if the call fails. Without the flag it must be 0. @since 1.1 */
+	int fd;
 };
 
 /**
  * @brief Open a VFIO container.
  *
+ * With #SVMBIND_BACKEND_AUTO, the context uses iommufd when /dev/iommu
+ * exists (and no `iommu_type` is asked for), else the legacy container.
  * @param opts  NULL for defaults.
  * @param[out] ctx  the new context; untouched on failure.
  * @return 0, or
  *   - -EINVAL: @p ctx is NULL; @p opts has a bad `sz`, non-zero unknown bytes,
- *     non-zero `flags`, or an `iommu_type` other than 0 and the three above;
- *   - -SVMBIND_ERR_NO_VFIO: /dev/vfio/vfio is missing (modprobe vfio-pci);
- *   - -EACCES, -EPERM: /dev/vfio/vfio cannot be opened (mode, device cgroup);
- *   - any other errno of open(2) on /dev/vfio/vfio (-ENODEV, -EMFILE, -ENFILE, ...);
- *   - -SVMBIND_ERR_NO_IOMMU_TYPE: the kernel's VFIO API version is not
+ *     unknown `flags` or `backend`, an `iommu_type` other than 0 and the three
+ *     above, an `iommu_type` with #SVMBIND_BACKEND_IOMMUFD, or a non-zero `fd`
+ *     without #SVMBIND_CTX_ADOPT_FD;
+ *   - -EBADF: #SVMBIND_CTX_ADOPT_FD with a negative `fd`, or with
+ *     #SVMBIND_BACKEND_AUTO an `fd` that is neither /dev/vfio/vfio nor /dev/iommu;
+ *   - legacy: -SVMBIND_ERR_NO_VFIO: /dev/vfio/vfio is missing (modprobe vfio-pci);
+ *   - iommufd: -SVMBIND_ERR_NO_IOMMUFD: /dev/iommu is missing, or the fd given
+ *     answers no iommufd ioctl;
+ *   - -EACCES, -EPERM: the node cannot be opened (mode, device cgroup);
+ *   - any other errno of open(2) on the node (-ENODEV, -EMFILE, -ENFILE, ...);
+ *   - legacy: -SVMBIND_ERR_NO_IOMMU_TYPE: the kernel's VFIO API version is not
  *     VFIO_API_VERSION, or it does not offer the requested `iommu_type`
- *     (VFIO_CHECK_EXTENSION answered 0);
+ *     (VFIO_CHECK_EXTENSION answered 0); these are asked here only for an
+ *     adopted fd or an explicit `iommu_type` (else when the IOMMU type is set);
  *   - any errno of VFIO_GET_API_VERSION or VFIO_CHECK_EXTENSION that failed;
+ *   - iommufd: any errno of IOMMU_IOAS_ALLOC;
  *   - -ENOMEM.
  *
- * The IOMMU type is set only when the first device is opened (the kernel
- * needs a group attached first).
+ * Legacy: the IOMMU type is set only when the first device is opened (the
+ * kernel needs a group attached first). iommufd: one IOAS is allocated here
+ * and every device of the context is attached to it.
  */
 SVMBIND_API int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **ctx);
 
@@ -303,16 +343,34 @@ SVMBIND_API int svmbind_ctx_adopt(struct svmbind_ctx *ctx);
 /**
  * @brief The container fd, owned by the context (do not close it).
  * @param ctx  the context.
- * @return the fd (>= 0). Cannot fail.
+ * @return the fd (>= 0); -1 on an iommufd context, which has no container.
+ *         Cannot fail.
  */
 SVMBIND_API int svmbind_ctx_container_fd(const struct svmbind_ctx *ctx);
+
+/**
+ * @brief The context's own fd: the container (legacy) or /dev/iommu (iommufd).
+ * @since 1.1
+ * @param ctx  the context.
+ * @return the fd (>= 0), owned by the context. Cannot fail.
+ */
+SVMBIND_API int svmbind_ctx_fd(const struct svmbind_ctx *ctx);
+
+/**
+ * @brief Which path the context took to the IOMMU.
+ * @since 1.1
+ * @param ctx  the context.
+ * @return #SVMBIND_BACKEND_LEGACY or #SVMBIND_BACKEND_IOMMUFD. Cannot fail.
+ */
+SVMBIND_API int svmbind_ctx_backend(const struct svmbind_ctx *ctx);
 
 /**
  * @brief The IOMMU type in force on the container.
  * @param ctx  the context.
  * @return a VFIO_*_IOMMU value, or 0 while no group is attached (the kernel
  *         forgets the type when the last group leaves; the library sets it
- *         again on the next open). Cannot fail.
+ *         again on the next open); always 0 on an iommufd context, which has
+ *         no VFIO IOMMU type. Cannot fail.
  */
 SVMBIND_API int svmbind_ctx_iommu_type(const struct svmbind_ctx *ctx);
 
@@ -325,8 +383,11 @@ enum svmbind_dma_flags {
 /**
  * @brief Map @p size bytes at @p vaddr to IOVA @p iova for non-PASID DMA.
  *
- * Needs at least one open device (the container has no IOMMU type before).
- * Addresses and size must be multiples of the IOMMU page size. The memory is
+ * Needs at least one open device (the container has no IOMMU type before,
+ * the IOAS no device to narrow its ranges). Addresses and size must be
+ * multiples of the IOMMU page size; on iommufd the range must also lie in
+ * the IOVA ranges the IOAS reports (the library checks, and lists them in
+ * the log when it does not). The memory is
  * pinned and counts against RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
  * @param ctx    the context.
  * @param vaddr  start of the memory in this process.
@@ -384,10 +445,13 @@ struct svmbind_device_opts {
 /**
  * @brief Open a PCI device through @p ctx.
  *
- * Finds the device's IOMMU group in sysfs, opens it (or reuses it if the
- * context holds it already), checks that it is viable, attaches it to the
+ * Legacy: finds the device's IOMMU group in sysfs, opens it (or reuses it if
+ * the context holds it already), checks that it is viable, attaches it to the
  * container, sets the IOMMU type if the container has none, and gets the
- * device fd and its info. Every step is undone on failure.
+ * device fd. iommufd: finds the device's cdev in sysfs (vfio-dev/), opens it,
+ * binds it to the iommufd and attaches it to the context's IOAS. Then the
+ * device's info. Every step is undone on failure; sysfs is read for the
+ * diagnosis only when a step failed.
  *
  * @param ctx   the context.
  * @param name  "0000:00:02.0", "00:02.0", or a sysfs path ending in the address.
@@ -417,6 +481,11 @@ struct svmbind_device_opts {
  *   - with an explicit `iommu_type`, or for a no-IOMMU group: the errno of
  *     VFIO_SET_IOMMU itself (e.g. -EINVAL, -ENODEV, -EBUSY);
  *   - -ENAMETOOLONG, -EINVAL (library): a sysfs link whose target cannot be parsed;
+ *   - iommufd: -SVMBIND_ERR_NO_VFIO_CDEV: the device, on a VFIO driver, has no
+ *     cdev (a kernel without CONFIG_VFIO_DEVICE_CDEV); -SVMBIND_ERR_GROUP_BUSY:
+ *     the cdev is busy or bound to an iommufd already (kernel errno EBUSY);
+ *     -EPERM: a no-IOMMU device without CAP_SYS_RAWIO; any errno of open(2)
+ *     on the cdev, of VFIO_DEVICE_BIND_IOMMUFD or VFIO_DEVICE_ATTACH_IOMMUFD_PT;
  *   - -ENOMEM; any other errno of readlink(2) on sysfs, of open(2) on the group
  *     node, or of VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER,
  *     VFIO_GROUP_GET_DEVICE_FD and VFIO_DEVICE_GET_INFO.
@@ -424,6 +493,33 @@ struct svmbind_device_opts {
 SVMBIND_API int svmbind_device_open(struct svmbind_ctx *ctx, const char *name,
 				    const struct svmbind_device_opts *opts,
 				    struct svmbind_device **dev);
+
+/**
+ * @brief Open a device from a file descriptor opened elsewhere.
+ *
+ * For a process that may not open VFIO nodes itself: a privileged launcher
+ * opens them and passes the fds (SCM_RIGHTS, or inheritance). On an iommufd
+ * context @p fd is the device's VFIO cdev (/dev/vfio/devices/vfioN), and
+ * @p name may be NULL (the device is found from the fd; a name given must
+ * match it). On a legacy context @p fd is the device's IOMMU group node
+ * (/dev/vfio/N), not attached to a container yet, and @p name is required.
+ * The library owns @p fd from the call on, even if the call fails.
+ * Everything else is as svmbind_device_open().
+ * @since 1.1
+ * @param ctx   the context.
+ * @param fd    the cdev or group fd.
+ * @param name  the device's PCI address, or NULL on an iommufd context.
+ * @param opts  NULL for defaults.
+ * @param[out] dev  the new device; untouched on failure.
+ * @return 0, or what svmbind_device_open() returns, and
+ *   - -EBADF: @p fd is negative, not a VFIO cdev (iommufd), or not a VFIO
+ *     group node (legacy);
+ *   - -EINVAL: on a legacy context @p name is NULL; on an iommufd context
+ *     @p name is not the device of @p fd.
+ */
+SVMBIND_API int svmbind_device_open_fd(struct svmbind_ctx *ctx, int fd, const char *name,
+				       const struct svmbind_device_opts *opts,
+				       struct svmbind_device **dev);
 
 /**
  * @brief Unbind what is left bound, close the device fd, and release the
@@ -457,9 +553,10 @@ SVMBIND_API int svmbind_device_fd(const struct svmbind_device *dev);
  */
 SVMBIND_API const char *svmbind_device_name(const struct svmbind_device *dev);
 /**
- * @brief The IOMMU group number.
+ * @brief The IOMMU group number the device was opened through.
  * @param dev  the device.
- * @return the group number (>= 0). Cannot fail.
+ * @return the group number (>= 0); -1 on an iommufd context, where a device is
+ *         opened through its cdev, not its group. Cannot fail.
  */
 SVMBIND_API int svmbind_device_group(const struct svmbind_device *dev);
 /**

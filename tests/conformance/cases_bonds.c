@@ -30,7 +30,7 @@
 #define NO_PADDING(type, last) \
 	_Static_assert(sizeof(type) == offsetof(type, last) + sizeof(((type *)0)->last), \
 		       #type " has hidden padding after " #last)
-NO_PADDING(struct svmbind_ctx_opts, flags);
+NO_PADDING(struct svmbind_ctx_opts, fd);
 NO_PADDING(struct svmbind_device_opts, reserved);
 NO_PADDING(struct svmbind_bond, reserved);
 NO_PADDING(struct svmbind_region_info, offset);
