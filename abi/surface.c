@@ -17,6 +17,8 @@ SURFACE enum svmbind_log_level svmbind_abi_log_level;
 SURFACE enum svmbind_dma_flags svmbind_abi_dma_flags;
 SURFACE enum svmbind_dialect svmbind_abi_dialect;
 SURFACE enum svmbind_probe_flags svmbind_abi_probe_flags;
+SURFACE enum svmbind_backend svmbind_abi_backend;
+SURFACE enum svmbind_ctx_flags svmbind_abi_ctx_flags;
 SURFACE svmbind_log_fn svmbind_abi_log_fn;
 SURFACE struct svmbind_ctx_opts svmbind_abi_ctx_opts;
 SURFACE struct svmbind_device_opts svmbind_abi_device_opts;

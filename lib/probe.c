@@ -10,17 +10,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "iommu/backend.h"
+#include "pure.h"
 
-/* Intel VT-d extended capability bits (VT-d spec, ECAP register). */
-#define ECAP_PRS	29
-#define ECAP_PASID	40
-#define ECAP_SMTS	43
-
-/* PCIe extended capability ids and the PASID capability register. */
-#define PCI_EXT_CAP_ATS		0x0f
-#define PCI_EXT_CAP_PRI		0x13
-#define PCI_EXT_CAP_PASID	0x1b
-#define PCI_CFG_SPACE_SIZE	256
 #define PCI_CFG_SPACE_EXP_SIZE	4096
 
 static pthread_mutex_t sys_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,9 +64,9 @@ static int any_entry(const char *path)
 /* Every VT-d unit's ECAP: a feature counts only if all units have it. */
 static void probe_vtd(struct svmbind_sys_probe *p)
 {
+	struct svmbind__vtd vtd;
 	struct dirent *de;
 	DIR *dir = opendir("/sys/class/iommu");
-	int units = 0, sm = 1, pasid = 1, prs = 1;
 
 	p->vtd = p->vtd_scalable = p->vtd_pasid = p->vtd_prs = 0;
 	if (!dir) {
@@ -82,26 +74,22 @@ static void probe_vtd(struct svmbind_sys_probe *p)
 			p->vtd = p->vtd_scalable = p->vtd_pasid = p->vtd_prs = -errno;
 		return;
 	}
+	svmbind__vtd_init(&vtd);
 	while ((de = readdir(dir))) {
 		char path[300], buf[32];
-		unsigned long long ecap;
 
 		if (strncmp(de->d_name, "dmar", 4))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/iommu/%s/intel-iommu/ecap", de->d_name);
-		if (svmbind__read_text(path, buf, sizeof(buf)) < 0 || sscanf(buf, "%llx", &ecap) != 1)
-			continue;
-		units++;
-		sm &= (int)(ecap >> ECAP_SMTS) & 1;
-		pasid &= (int)(ecap >> ECAP_PASID) & 1;
-		prs &= (int)(ecap >> ECAP_PRS) & 1;
+		if (svmbind__read_text(path, buf, sizeof(buf)) >= 0)
+			(void)svmbind__vtd_add_unit(&vtd, buf);
 	}
 	closedir(dir);
-	if (units) {
+	if (vtd.units) {
 		p->vtd = 1;
-		p->vtd_scalable = sm;
-		p->vtd_pasid = pasid;
-		p->vtd_prs = prs;
+		p->vtd_scalable = svmbind__vtd_feature(&vtd, SVMBIND__ECAP_SMTS);
+		p->vtd_pasid = svmbind__vtd_feature(&vtd, SVMBIND__ECAP_PASID);
+		p->vtd_prs = svmbind__vtd_feature(&vtd, SVMBIND__ECAP_PRS);
 	}
 }
 
@@ -123,14 +111,21 @@ static void probe_system(struct svmbind_sys_probe *p)
 		p->memlock_max = rl.rlim_max == RLIM_INFINITY ? UINT64_MAX : rl.rlim_max;
 	}
 	probe_vtd(p);
+	svmbind__probe_paths(p);
 }
 
 int svmbind_probe_system(struct svmbind_sys_probe *out, uint32_t flags)
 {
 	struct svmbind_sys_probe p = { 0 };
 
-	if (!out || !OPTS_VALID(out, struct svmbind_sys_probe) || (flags & ~SVMBIND_PROBE_NOCACHE))
+	if (!out)
+		return NULL_ARG();
+	if (!OPTS_VALID(out, struct svmbind_sys_probe))
 		return FAIL(EINVAL);
+	if (flags & ~SVMBIND_PROBE_NOCACHE) {
+		pr_err("svmbind_probe_system: unknown flags 0x%x (SVMBIND_PROBE_NOCACHE)", flags);
+		return FAIL(EINVAL);
+	}
 	pthread_mutex_lock(&sys_lock);
 	if (!sys_cached || (flags & SVMBIND_PROBE_NOCACHE)) {
 		probe_system(&sys_cache);
@@ -143,10 +138,11 @@ int svmbind_probe_system(struct svmbind_sys_probe *out, uint32_t flags)
 	return svmbind__ok(0);
 }
 
-/* Walk PCIe extended capabilities in config space read from sysfs. */
+/* PCIe extended capabilities, from config space read through sysfs. */
 static void probe_caps(const char *bdf, struct svmbind_dev_probe *p)
 {
 	unsigned char cfg[PCI_CFG_SPACE_EXP_SIZE];
+	struct svmbind__pci_caps caps;
 	char path[128];
 	ssize_t n;
 	int fd, err;
@@ -162,43 +158,13 @@ static void probe_caps(const char *bdf, struct svmbind_dev_probe *p)
 	close(fd);
 	if (n < 0)
 		goto unknown;
-	if (n < PCI_CFG_SPACE_EXP_SIZE) {
-		/* Unprivileged readers get 64 bytes; conventional PCI devices have 256. */
-		err = n <= 64 ? -EPERM : 0;
-		if (err)
-			goto unknown;
-		p->ats = p->pri = p->pasid = 0;
-		p->pasid_width = 0;
-		return;
-	}
-	p->ats = p->pri = p->pasid = 0;
-	p->pasid_width = 0;
-	for (unsigned int pos = PCI_CFG_SPACE_SIZE, hops = 0; pos && hops < 480; hops++) {
-		uint32_t hdr;
-
-		if (pos > PCI_CFG_SPACE_EXP_SIZE - 8)
-			break;
-		memcpy(&hdr, cfg + pos, 4);
-		if (hdr == 0 || hdr == 0xffffffff)
-			break;
-		switch (hdr & 0xffff) {
-		case PCI_EXT_CAP_ATS:
-			p->ats = 1;
-			break;
-		case PCI_EXT_CAP_PRI:
-			p->pri = 1;
-			break;
-		case PCI_EXT_CAP_PASID: {
-			uint16_t cap;
-
-			memcpy(&cap, cfg + pos + 4, 2);
-			p->pasid = 1;
-			p->pasid_width = (cap >> 8) & 0x1f;
-			break;
-		}
-		}
-		pos = (hdr >> 20) & 0xffc;
-	}
+	err = svmbind__pci_ext_caps(cfg, (size_t)n, &caps);
+	if (err)
+		goto unknown;	/* -EPERM: 64 bytes, config space past it needs CAP_SYS_ADMIN */
+	p->ats = caps.ats;
+	p->pri = caps.pri;
+	p->pasid = caps.pasid;
+	p->pasid_width = caps.pasid_width;
 	return;
 unknown:
 	p->ats = p->pri = p->pasid = p->pasid_width = err;
@@ -210,8 +176,14 @@ int svmbind_probe_device(const char *name, struct svmbind_device *dev,
 	struct svmbind_dev_probe p = { 0 };
 	int ret;
 
-	if (!out || !OPTS_VALID(out, struct svmbind_dev_probe) || (flags & ~SVMBIND_PROBE_NOCACHE))
+	if (!out)
+		return NULL_ARG();
+	if (!OPTS_VALID(out, struct svmbind_dev_probe))
 		return FAIL(EINVAL);
+	if (flags & ~SVMBIND_PROBE_NOCACHE) {
+		pr_err("svmbind_probe_device: unknown flags 0x%x (SVMBIND_PROBE_NOCACHE)", flags);
+		return FAIL(EINVAL);
+	}
 	if (!svmbind__parse_bdf(name, p.name)) {
 		pr_err("device name '%s' is not a PCI address (DDDD:BB:DD.F)", name ? name : "(null)");
 		return FAIL(EINVAL);
@@ -247,6 +219,7 @@ int svmbind_probe_device(const char *name, struct svmbind_device *dev,
 	} else {
 		p.dialect = -EBADF;
 	}
+	svmbind__probe_iommu_hw(dev, &p);
 	p.sz = out->sz;
 	memcpy(out, &p, out->sz < sizeof(p) ? out->sz : sizeof(p));
 	return svmbind__ok(0);

@@ -123,6 +123,8 @@ static void report_system(struct out *o, const struct svmbind_sys_probe *p)
 		j_tri(o, "vtd_scalable", p->vtd_scalable);
 		j_tri(o, "vtd_pasid", p->vtd_pasid);
 		j_tri(o, "vtd_prs", p->vtd_prs);
+		j_tri(o, "iommufd", p->iommufd);
+		j_tri(o, "vfio_cdev", p->vfio_cdev);
 		printf("\n  }");
 		return;
 	}
@@ -135,6 +137,12 @@ static void report_system(struct out *o, const struct svmbind_sys_probe *p)
 	line(o, "IOMMU groups", p->iommu_groups,
 	     "enable the IOMMU: boot with intel_iommu=on (or amd_iommu=on) and VT-d/AMD-Vi on in firmware");
 	line(o, "no-IOMMU mode (unsafe)", p->noiommu_mode, NULL);
+	line(o, "iommufd (/dev/iommu)", p->iommufd, NULL);
+	line(o, "VFIO device cdevs", p->vfio_cdev, NULL);
+	printf("  %-34s %s%s%s%s\n", "paths to a device", p->vfio > 0 ? "legacy container" : "",
+	       p->vfio > 0 && p->iommufd > 0 && p->vfio_cdev > 0 ? ", " : "",
+	       p->iommufd > 0 && p->vfio_cdev > 0 ? "cdev + iommufd" : "",
+	       p->noiommu_mode > 0 ? " (no-IOMMU groups: legacy only)" : "");
 	if (p->ptrace_scope >= 0)
 		snprintf(scope, sizeof(scope), "%d%s", p->ptrace_scope,
 			 p->ptrace_scope == 0 ? " (classic)" : p->ptrace_scope == 1 ? " (ancestors or PR_SET_PTRACER)" :
@@ -171,7 +179,8 @@ static const char *dialect_text(int d)
 	return "unknown";
 }
 
-static void report_device(struct out *o, const struct svmbind_dev_probe *p, int open_err)
+static void report_device(struct out *o, const struct svmbind_dev_probe *p, int open_err,
+			  const char *path)
 {
 	if (p->vfio_driver <= 0 || p->iommu_group < 0 || p->group_viable <= 0 || open_err ||
 	    p->dialect != SVMBIND_DIALECT_PID)
@@ -199,8 +208,21 @@ static void report_device(struct out *o, const struct svmbind_dev_probe *p, int 
 		j_tri(o, "pasid", p->pasid);
 		if (p->pasid > 0)
 			j_int(o, "pasid_width", p->pasid_width);
+		j_tri(o, "cdev", p->cdev);
 		key(o, "open");
 		json_str(open_err ? svmbind_strerror(open_err) : "ok");
+		key(o, "path");
+		open_err ? printf("null") : json_str(path);
+		key(o, "iommu_pasid_log2");
+		p->iommu_pasid_log2 >= 0 ? printf("%d", p->iommu_pasid_log2) : printf("null");
+		if (p->iommu_pasid_log2 < 0) {
+			key(o, "iommu_pasid_log2_reason");
+			json_str(svmbind_strerror(p->iommu_pasid_log2));
+		}
+		key(o, "iommu_caps");
+		printf("%llu", (unsigned long long)p->iommu_caps);
+		key(o, "vtd_ecap");
+		printf("%llu", (unsigned long long)p->vtd_ecap);
 		key(o, "dialect");
 		static const char *const names[] = { "\"none\"", "\"self\"", "\"pid\"" };
 		printf("%s", p->dialect >= 0 && p->dialect <= 2 ? names[p->dialect] : "null");
@@ -228,7 +250,13 @@ static void report_device(struct out *o, const struct svmbind_dev_probe *p, int 
 	line(o, "PASID capability", p->pasid, p->pasid == -EPERM ? "run as root to read config space" : NULL);
 	if (p->pasid > 0)
 		printf("  %-34s %d bits\n", "PASID width", p->pasid_width);
-	printf("  %-34s %s\n", "open through VFIO", open_err ? svmbind_strerror(open_err) : "ok");
+	line(o, "VFIO device cdev", p->cdev, NULL);
+	printf("  %-34s %s%s%s\n", "open through VFIO", open_err ? svmbind_strerror(open_err) : "ok",
+	       open_err ? "" : ", by the ", open_err ? "" : path);
+	if (p->iommu_pasid_log2 >= 0)
+		printf("  %-34s %d bits (IOMMU_GET_HW_INFO; caps 0x%llx, VT-d ecap 0x%llx)\n",
+		       "IOMMU PASID width", p->iommu_pasid_log2, (unsigned long long)p->iommu_caps,
+		       (unsigned long long)p->vtd_ecap);
 	printf("  %-34s %s", "SVM bind dialect", dialect_text(p->dialect));
 	if (p->dialect < 0)
 		printf(" (%s)", svmbind_strerror(p->dialect));
@@ -303,7 +331,8 @@ int main(int argc, char **argv)
 			dp.dialect = open_err;
 		if (!o.json)
 			printf("\n");
-		report_device(&o, &dp, open_err);
+		report_device(&o, &dp, open_err, ctx && svmbind_ctx_backend(ctx) == SVMBIND_BACKEND_IOMMUFD ?
+			      "cdev + iommufd" : "legacy container");
 		svmbind_ctx_free(ctx);
 	}
 	if (o.json)

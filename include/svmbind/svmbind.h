@@ -843,6 +843,8 @@ struct svmbind_sys_probe {
 	int vtd_scalable;		/**< every VT-d unit can do scalable mode (ECAP.SMTS) */
 	int vtd_pasid;			/**< every VT-d unit supports PASID (ECAP.PASID) */
 	int vtd_prs;			/**< every VT-d unit supports page requests (ECAP.PRS) */
+	int iommufd;			/**< /dev/iommu opens (0 when missing: no CONFIG_IOMMUFD) @since 1.1 */
+	int vfio_cdev;			/**< the kernel makes VFIO device cdevs (/sys/class/vfio-dev exists) @since 1.1 */
 };
 
 /**
@@ -873,6 +875,13 @@ struct svmbind_dev_probe {
 	int pasid_width;		/**< max PASID width in bits, 0 without the capability, or the negative reason */
 	int dialect;			/**< enum svmbind_dialect, or the negative reason (-EBADF: no open device given) */
 	uint32_t reserved;		/**< out: 0 (explicit padding) */
+	int cdev;			/**< the device has a VFIO cdev (vfio-dev/vfioN in sysfs) @since 1.1 */
+	/** PASID width in bits the IOMMU offers this device, from IOMMU_GET_HW_INFO
+	 *  (Linux 6.15+); only with an open handle on an iommufd context, else the
+	 *  negative reason (-EBADF: no such handle; -EOPNOTSUPP: the kernel is older). @since 1.1 */
+	int iommu_pasid_log2;
+	uint64_t iommu_caps;		/**< IOMMU_HW_CAP_* bits from IOMMU_GET_HW_INFO; 0 when unknown @since 1.1 */
+	uint64_t vtd_ecap;		/**< the VT-d ECAP register of the device's IOMMU, from IOMMU_GET_HW_INFO; 0 when unknown @since 1.1 */
 };
 
 /**

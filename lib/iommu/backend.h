@@ -34,6 +34,10 @@ HIDDEN extern const struct svmbind__backend svmbind__iommufd;
 /* Does this kernel offer the iommufd path (/dev/iommu and VFIO device cdevs)? */
 HIDDEN bool svmbind__iommufd_available(void);
 
+/* Probes (iommu/probe.c): the paths this kernel offers; what iommufd says of a device's IOMMU. */
+HIDDEN void svmbind__probe_paths(struct svmbind_sys_probe *p);
+HIDDEN void svmbind__probe_iommu_hw(struct svmbind_device *dev, struct svmbind_dev_probe *p);
+
 /* The MAP failed with ENOMEM: the memlock explanation both paths share. */
 HIDDEN int svmbind__dma_enomem(uint64_t iova, uint64_t size, const char *call);
 

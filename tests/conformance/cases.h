@@ -13,7 +13,10 @@ enum need {
 	NEED_PROVIDER = 1 << 1,	/* the svmref provider (dialect parameter) */
 	NEED_YAMA = 1 << 2,	/* Yama's ptrace_scope can be set */
 	NEED_ROOT = 1 << 3,	/* euid 0: to drop to other uids */
-	NEED_LAST = 1 << 4,	/* changes the lab for good (Yama 3): runs last */
+	NEED_IOMMUFD = 1 << 4,	/* the kernel has /dev/iommu and VFIO cdevs */
+	NEED_NO_IOMMUFD = 1 << 5,	/* the kernel has no /dev/iommu */
+	NEED_STOCK = 1 << 6,	/* the lab devices are on stock vfio-pci */
+	NEED_LAST = 1 << 7,	/* changes the lab for good (Yama 3): runs last */
 };
 
 struct registry;
@@ -23,5 +26,6 @@ void cases_device(struct registry *r);
 void cases_svm(struct registry *r);
 void cases_procs(struct registry *r);
 void cases_bonds(struct registry *r);
+void cases_paths(struct registry *r);
 
 #endif

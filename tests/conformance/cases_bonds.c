@@ -34,8 +34,8 @@ NO_PADDING(struct svmbind_ctx_opts, fd);
 NO_PADDING(struct svmbind_device_opts, reserved);
 NO_PADDING(struct svmbind_bond, reserved);
 NO_PADDING(struct svmbind_region_info, offset);
-NO_PADDING(struct svmbind_sys_probe, vtd_prs);
-NO_PADDING(struct svmbind_dev_probe, reserved);
+NO_PADDING(struct svmbind_sys_probe, vfio_cdev);
+NO_PADDING(struct svmbind_dev_probe, vtd_ecap);
 
 static int wait_child(pid_t pid)
 {
@@ -119,7 +119,8 @@ END_TEST
 /* ---- other pids, one address space ---- */
 
 struct parked {
-	int pipe[2];
+	int up[2];	/* thread -> test: "I am here" */
+	int down[2];	/* test -> thread: "quit" */
 	pid_t tid;
 	pthread_t thread;
 };
@@ -130,8 +131,8 @@ static void *park(void *arg)
 	char c;
 
 	p->tid = (pid_t)syscall(SYS_gettid);
-	ck_assert(write(p->pipe[1], "t", 1) == 1);
-	while (read(p->pipe[0], &c, 1) == 1 && c != 'q')
+	ck_assert(write(p->up[1], "t", 1) == 1);
+	while (read(p->down[0], &c, 1) == 1 && c != 'q')
 		;
 	return NULL;
 }
@@ -160,12 +161,13 @@ START_TEST(binding_a_thread_of_a_bound_process_counts_one_more_reference)
 	struct parked p = { 0 };
 	char c;
 
-	ck_assert_int_eq(pipe(p.pipe), 0);
+	ck_assert_int_eq(pipe(p.up), 0);
+	ck_assert_int_eq(pipe(p.down), 0);
 	ck_assert_int_eq(pthread_create(&p.thread, NULL, park, &p), 0);
-	ck_assert_int_eq(read(p.pipe[0], &c, 1), 1);
+	ck_assert_int_eq(read(p.up[0], &c, 1), 1);
 	ck_assert_int_ne(p.tid, getpid());
 	check_second_pid_counts_a_reference(dev, p.tid);
-	ck_assert_int_eq(write(p.pipe[1], "q", 1), 1);
+	ck_assert_int_eq(write(p.down[1], "q", 1), 1);
 	pthread_join(p.thread, NULL);
 	svmbind_ctx_free(ctx);
 }

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * The conformance suite's runner. The same binary runs on the fake kernel
- * (LD_PRELOADed by CTest) and on Debian's kernel in the VM (tests/vm/), and
- * must pass on both: a divergence is a failing test.
+ * The conformance suite's runner: on Debian's kernel in the VM (tests/vm/),
+ * with stock vfio-pci and with the svmref provider.
  *
  * Usage: conformance [CASE-NAME...]   (no names: every case the lab can run)
  */
@@ -15,8 +14,8 @@
 
 struct registry {
 	Suite *suite;
-	TCase *tcases[8];
-	const char *names[8];
+	TCase *tcases[16];
+	const char *names[16];
 	unsigned int lab_has;
 	int argc;
 	char **argv;
@@ -39,10 +38,10 @@ static TCase *tcase_for(struct registry *r, const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < 8 && r->names[i]; i++)
+	for (i = 0; i < 16 && r->names[i]; i++)
 		if (!strcmp(r->names[i], name))
 			return r->tcases[i];
-	if (i >= 8)
+	if (i >= 16)
 		abort();	/* more test cases than slots: raise the array size */
 	r->names[i] = name;
 	r->tcases[i] = tcase_create(name);
@@ -65,15 +64,16 @@ static bool wanted(struct registry *r, const char *name)
 void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int needs)
 {
 	static const char *const why[] = { "cannot rebind drivers", "no svmref provider",
-					   "no settable Yama", "not root" };
+					   "no settable Yama", "not root", "no iommufd",
+					   "has iommufd", "is not stock vfio-pci" };
 	unsigned int missing = needs & ~r->lab_has & ~NEED_LAST;
 
 	if (!wanted(r, test->name))
 		return;
 	if (missing) {
-		for (unsigned int b = 0; b < 4; b++)
+		for (unsigned int b = 0; b < sizeof(why) / sizeof(why[0]); b++)
 			if (missing & (1u << b)) {
-				printf("not run: %s: this lab (%s) %s\n", test->name, lab_kind_name(), why[b]);
+				printf("not run: %s: this lab %s\n", test->name, why[b]);
 				break;
 			}
 		r->skipped++;
@@ -93,7 +93,7 @@ static unsigned int lab_capabilities(void)
 	unsigned int has = 0;
 	long v;
 
-	if (lab_kind() == LAB_FAKE || getenv("SVMBIND_LAB_OTHER_DRIVER"))
+	if (getenv("SVMBIND_LAB_OTHER_DRIVER"))
 		has |= NEED_DRIVERS;
 	if (lab_get_param("dialect", &v) == 0)
 		has |= NEED_PROVIDER;
@@ -101,6 +101,12 @@ static unsigned int lab_capabilities(void)
 		has |= NEED_YAMA;
 	if (geteuid() == 0)
 		has |= NEED_ROOT;
+	if (access("/dev/iommu", F_OK) == 0 && access("/sys/class/vfio-dev", F_OK) == 0)
+		has |= NEED_IOMMUFD;
+	else
+		has |= NEED_NO_IOMMUFD;
+	if (getenv("SVMBIND_LAB_DRIVER") && !strcmp(getenv("SVMBIND_LAB_DRIVER"), "vfio-pci"))
+		has |= NEED_STOCK;
 	return has;
 }
 
@@ -112,25 +118,27 @@ int main(int argc, char **argv)
 
 	ret = lab_open();
 	if (ret) {
-		printf("conformance: no lab (%s): run under the fake kernel (ctest) or in the VM "
-		       "(tests/vm/vm.sh)\n", strerror(-ret));
+		printf("conformance: no lab (%s): run it in the VM (tests/vm/vm.sh)\n", strerror(-ret));
 		return 77;
 	}
 	ret = lab_reset();
 	if (ret) {
-		printf("conformance: lab_reset on the %s: %s\n", lab_kind_name(), strerror(-ret));
+		printf("conformance: lab_reset: %s\n", strerror(-ret));
 		return 1;
 	}
 	r.lab_has = lab_capabilities();
-	r.suite = suite_create(lab_kind() == LAB_FAKE ? "conformance(fake)" : "conformance(real)");
+	r.suite = suite_create("conformance");
 	cases_device(&r);
 	cases_svm(&r);
 	cases_procs(&r);
+	cases_bonds(&r);
+	cases_paths(&r);
 	for (int i = 0; i < r.nr_last; i++) {
-		tcase_add_test(tcase_for(&r, r.last_tc[i]), r.last[i]);
+		/* a test case of their own, made last: Check runs test cases in order */
+		tcase_add_test(tcase_for(&r, "last"), r.last[i]);
 		r.added++;
 	}
-	printf("conformance on the %s: %d cases, %d not run here\n", lab_kind_name(), r.added, r.skipped);
+	printf("conformance on %s: %d cases, %d not run here\n", getenv("SVMBIND_LAB_DRIVER"), r.added, r.skipped);
 	if (!r.added)
 		return 77;
 	sr = srunner_create(r.suite);

@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
- * The lab: what a conformance case may ask of "the world" around the library,
- * without knowing which kernel it runs on.
+ * The lab: what a test may ask of "the world" around the library (devices,
+ * drivers, Yama, provider parameters), whichever VFIO driver the lab is on.
  *
- * Two backends:
- *   lab_fake.c  the fake kernel (tests/fake/, LD_PRELOADed) is in the process:
- *               found with dlsym(RTLD_DEFAULT, "fakek_version").
- *   lab_real.c  a real kernel (the QEMU guest): devices and drivers named by
- *               the environment, set by tests/vm/:
- *                 SVMBIND_LAB_DEVS         "A,B,C": A and B share an IOMMU group,
- *                                          C is alone in its group
- *                 SVMBIND_LAB_DRIVER       the VFIO driver the devices are on
- *                                          ("svmref-vfio-pci" or "vfio-pci")
- *                 SVMBIND_LAB_OTHER_DRIVER a non-VFIO driver that can take a
- *                                          lab device (makes its group not viable)
- * With neither, lab_open() returns -ENODEV and the case exits 77 (skipped).
+ * The lab is a real kernel (lab_real.c): the QEMU guest of tests/vm/, or any
+ * machine that sets the same environment:
+ *   SVMBIND_LAB_DEVS         "A,B,C": A and B share an IOMMU group,
+ *                            C is alone in its group
+ *   SVMBIND_LAB_DRIVER       the VFIO driver the devices are on
+ *                            ("svmref-vfio-pci" or "vfio-pci")
+ *   SVMBIND_LAB_OTHER_DRIVER a non-VFIO driver that can take a
+ *                            lab device (makes its group not viable)
+ * Without them, lab_open() returns -ENODEV and the program exits 77 (skipped).
  *
  * Every function returns 0 or a negative errno; -EOPNOTSUPP means "this lab
  * cannot do that" and the case is skipped, never passed.
@@ -29,11 +26,7 @@
 #include <errno.h>
 #include "svmref_uapi.h"
 
-enum lab_kind { LAB_FAKE = 1, LAB_REAL = 2 };
-
 int lab_open(void);
-enum lab_kind lab_kind(void);
-const char *lab_kind_name(void);
 
 /* i = 0, 1: two devices sharing one IOMMU group; i = 2: a device alone. NULL if absent. */
 const char *lab_dev(unsigned int i);

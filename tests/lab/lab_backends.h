@@ -1,15 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
-/* The two lab backends, behind lab.c's dispatcher. Same contracts as lab.h. */
+/* The lab's real-kernel backend (lab_real.c), behind lab.c; same contracts as
+ * lab.h. tests/vm/labcheck.c calls it directly, without lab.c. */
 #ifndef SVMBIND_TEST_LAB_BACKENDS_H
 #define SVMBIND_TEST_LAB_BACKENDS_H
-
-int lab_fake_open(void);
-const char *lab_fake_dev(unsigned int i);
-int lab_fake_reset(void);
-int lab_fake_set_param(const char *name, long value);
-int lab_fake_get_param(const char *name, long *value);
-int lab_fake_set_yama(int scope);
-int lab_fake_bind_driver(const char *bdf, const char *which);
 
 int lab_real_open(void);
 const char *lab_real_dev(unsigned int i);

@@ -271,7 +271,7 @@ int lab_real_bind_driver(const char *bdf, const char *which)
 	if (!bdf || !which)
 		return -EINVAL;
 	if (!is_lab_dev(bdf))
-		return -ENODEV;	/* as the fake: only the lab's devices */
+		return -ENODEV;	/* only the lab's devices */
 	if (!strcmp(which, "vfio"))
 		want = lab.driver;
 	else if (!strcmp(which, "other"))
@@ -298,7 +298,7 @@ int lab_real_bind_driver(const char *bdf, const char *which)
 	 * A VFIO driver's remove() waits, uninterruptibly in the end, until
 	 * every fd of the device is closed: unbinding a device this process
 	 * (or any other) has open would hang. vfio-pci enables the PCI device
-	 * exactly while it is open; refuse then, as the fake does.
+	 * exactly while it is open; refuse then.
 	 */
 	if (*cur && (!strcmp(cur, lab.driver) || !strcmp(cur, "vfio-pci") ||
 		     !strcmp(cur, SVMREF_DRIVER_NAME))) {
@@ -320,7 +320,7 @@ int lab_real_bind_driver(const char *bdf, const char *which)
 		return 0;
 	r = probe(bdf, want);
 	if (r && *cur) {
-		/* As the fake: a refused rebind leaves the device where it was. */
+		/* A refused rebind leaves the device where it was. */
 		if (!dev_path(p, sizeof(p), bdf, "driver_override") && !write_str(p, cur))
 			(void)probe(bdf, cur);
 	}

@@ -2,12 +2,10 @@
 /*
  * Test-only interface of the reference SVM provider ("svmref").
  *
- * Two implementations speak it: the kernel module in tests/vm/provider/
- * (a vfio-pci variant driver on Debian's 6.1 kernel) and the fake kernel in
- * tests/fake/. Nothing here is part of libsvmbind's API.
+ * Spoken by the kernel module in tests/vm/provider/ (a vfio-pci variant
+ * driver on Debian's 6.1 kernel). Nothing here is part of libsvmbind's API.
  *
- * Module parameters, /sys/module/svmref/parameters/ (the fake mirrors them
- * under its root):
+ * Module parameters, /sys/module/svmref/parameters/:
  *   dialect    rw  0 = no SVM bind (BIND/UNBIND answer -ENOTTY, as stock vfio-pci)
  *                  1 = bind self only: minsz 12, any flag on BIND is -EINVAL
  *                  2 = the seed: minsz 16, VFIO_SVM_PID binds another process
@@ -15,7 +13,7 @@
  *   pasid_max  rw  last PASID handed out (default 1023); a full range is -ENOSPC
  *   bonds      ro  bonds alive now, across all devices
  *
- * Bond rules, both implementations: a bond holds the target's mm. Binding an
+ * Bond rules: a bond holds the target's mm. Binding an
  * mm that is already bound on the same device returns the same PASID and
  * takes another reference; UNBIND drops one. A bond dies when its mm dies
  * (task exit, or exec replacing the mm) and when the device fd is closed.

@@ -1,26 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
-/* Unit tier: behaviours only the fake kernel can stage (fault injection at
- * every kernel call, devices without IOMMU groups, memlock limits...). */
+/* Unit tier, on the real kernel in the VM: fault injection at every call the
+ * library makes to reach the kernel (faultinj, preloaded), error codes and
+ * their messages, probes, logging. */
 #ifndef SVMBIND_UNIT_H
 #define SVMBIND_UNIT_H
 
-#include "fakek.h"
+#include "faultinj.h"
 
-/* The fake is LD_PRELOADed, not linked: its control API resolves at run time. */
-#pragma weak fakek_inject
-#pragma weak fakek_calls
-#pragma weak fakek_root
+/* The injector is LD_PRELOADed, not linked: its control API resolves at run time. */
+#pragma weak faultinj_inject
+#pragma weak faultinj_calls
+#pragma weak faultinj_fired
 #include "lab.h"
 #include "testutil.h"
+
+/* What a case needs beyond lab devices on a VFIO driver. A case the lab cannot
+ * serve is not run, and main() says so; it never passes. */
+enum unit_need {
+	NEED_PROVIDER = 1 << 0,	/* the svmref provider: SVM bind and its parameters */
+	NEED_DRIVERS = 1 << 1,	/* rebinding lab devices to a non-VFIO driver */
+};
+void unit_add(TCase *tc, const TTest *test, unsigned int needs);
 
 TCase *tcase_faults(void);
 TCase *tcase_errors(void);
 TCase *tcase_probe(void);
 TCase *tcase_log(void);
-
-/* The fake's extra devices (tests/fake/): no IOMMU group; on e1000e with ATS/PRI/PASID. */
-#define DEV_NO_GROUP	"0000:00:05.0"
-#define DEV_E1000E	"0000:00:06.0"
 
 void unit_setup(void);
 

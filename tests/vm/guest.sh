@@ -9,6 +9,9 @@
 #   SVMVM_KVER         guest kernel version
 #   SVMVM_MODROOT      host path of the guest's /lib/modules/$KVER tree
 #   SVMVM_OTHER        the non-VFIO driver (SVMBIND_LAB_OTHER_DRIVER)
+#   SVMVM_KERNEL       debian (Debian's kernel, VFIO as modules) or new (the
+#                      tier's own kernel, VFIO built in)
+#   SVMVM_NOIOMMU      1: no IOMMU; VFIO's unsafe no-IOMMU mode
 #   SVMVM_SVMREF_KO    provider module to insmod, or empty
 #   SVMVM_SVMREF_PARAMS  array of name=value for that insmod
 #   SVMVM_CWD          working directory of the commands
@@ -32,16 +35,29 @@ svmvm_fatal() {
 	exit 125
 }
 
-# /init loaded the VFIO stack and the other driver (busybox insmod, in order);
-# check, make the guest's own modprobe work, and load the provider.
+# /init loaded the VFIO stack and the other driver (busybox insmod, in order),
+# or they are built in (the new kernel); check, make the guest's own modprobe
+# work, and load the provider.
+svmvm_have_module() {
+	local f=${1//_/[-_]}
+	[ -d "/sys/module/$1" ] || grep -q "/$f\.ko\$" "/lib/modules/$SVMVM_KVER/modules.builtin" 2>/dev/null
+}
+
 svmvm_modules() {
-	local m
-	for m in irqbypass vfio vfio_iommu_type1 vfio_pci_core vfio_pci "$SVMVM_OTHER"; do
-		[ -d "/sys/module/$m" ] || svmvm_fatal "module $m is not loaded"
-	done
+	local m p=/sys/module/vfio/parameters/enable_unsafe_noiommu_mode
 	mkdir -p "/lib/modules/$SVMVM_KVER" 2>/dev/null
 	mount --bind "$SVMVM_MODROOT" "/lib/modules/$SVMVM_KVER" ||
 		svmvm_fatal "cannot bind $SVMVM_MODROOT on /lib/modules/$SVMVM_KVER"
+	for m in irqbypass vfio vfio_iommu_type1 vfio_pci_core vfio_pci "$SVMVM_OTHER"; do
+		svmvm_have_module "$m" || svmvm_fatal "module $m is neither loaded nor built in"
+	done
+	if [ "${SVMVM_NOIOMMU:-0}" = 1 ]; then
+		# vfio.enable_unsafe_noiommu_mode=1 on the command line; the
+		# parameter is also writable, before any device is bound to VFIO.
+		[ -f "$p" ] || svmvm_fatal "this kernel has no VFIO no-IOMMU mode ($p missing)"
+		[ "$(<"$p")" = Y ] || echo 1 >"$p" || svmvm_fatal "cannot enable $p"
+		[ "$(<"$p")" = Y ] || svmvm_fatal "$p is $(<"$p"), not Y"
+	fi
 	if [ -n "$SVMVM_SVMREF_KO" ]; then
 		insmod "$SVMVM_SVMREF_KO" "${SVMVM_SVMREF_PARAMS[@]}" ||
 			svmvm_fatal "insmod $SVMVM_SVMREF_KO ${SVMVM_SVMREF_PARAMS[*]}"
@@ -53,6 +69,10 @@ svmvm_modules() {
 svmvm_find_devs() {
 	local d bdf grp members shared=() alone=() edus=()
 	declare -A count=() group=()
+	if [ "${SVMVM_NOIOMMU:-0}" = 1 ]; then
+		svmvm_find_devs_noiommu
+		return
+	fi
 	for d in /sys/bus/pci/devices/*; do
 		[ "$(<"$d/vendor"):$(<"$d/device")" = "$EDU_ID" ] || continue
 		bdf=${d##*/}
@@ -81,6 +101,54 @@ svmvm_find_devs() {
 	done
 }
 
+# No IOMMU, no groups: A and B are the edus behind the bridge (not on bus
+# 00), C the one on the root bus. Each gets its own no-IOMMU group once bound.
+svmvm_find_devs_noiommu() {
+	local d bdf shared=() alone=()
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(<"$d/vendor"):$(<"$d/device")" = "$EDU_ID" ] || continue
+		bdf=${d##*/}
+		case "$bdf" in
+		0000:00:*) alone+=("$bdf") ;;
+		*) shared+=("$bdf") ;;
+		esac
+	done
+	if [ "${#shared[@]}" -lt 2 ] || [ "${#alone[@]}" -lt 1 ]; then
+		svmvm_fatal "need 2 edu devices behind the bridge and 1 on bus 00; got (${shared[*]}) (${alone[*]})"
+	fi
+	SVMVM_DEVS=("${shared[0]}" "${shared[1]}" "${alone[0]}")
+	svmvm_say "no IOMMU: edu ${SVMVM_DEVS[*]}"
+}
+
+# What the kernel offers for the lab devices, now that they are bound:
+# sets SVMVM_PATHS=(NAME=VALUE...) for the commands.
+svmvm_paths() {
+	local d g grp node nodes=() cdevs=() v
+	for d in "${SVMVM_DEVS[@]}"; do
+		node=
+		if [ -e "/sys/bus/pci/devices/$d/iommu_group" ]; then
+			grp=$(cd -P "/sys/bus/pci/devices/$d/iommu_group" && echo "${PWD##*/}")
+			for g in "/dev/vfio/$grp" "/dev/vfio/noiommu-$grp"; do
+				[ -c "$g" ] && node=$g
+			done
+		fi
+		nodes+=("$node")
+		node=
+		for v in "/sys/bus/pci/devices/$d/vfio-dev/"vfio*; do
+			[ -e "$v" ] && [ -c "/dev/vfio/devices/${v##*/}" ] && node=/dev/vfio/devices/${v##*/}
+		done
+		cdevs+=("$node")
+	done
+	SVMVM_PATHS=(
+		"SVMBIND_LAB_KERNEL=${SVMVM_KERNEL:-debian}"
+		"SVMBIND_LAB_NOIOMMU=${SVMVM_NOIOMMU:-0}"
+		"SVMBIND_LAB_CONTAINER=$([ -c /dev/vfio/vfio ] && echo /dev/vfio/vfio)"
+		"SVMBIND_LAB_IOMMUFD=$([ -c /dev/iommu ] && echo /dev/iommu)"
+		"SVMBIND_LAB_GROUP_NODES=${nodes[0]},${nodes[1]},${nodes[2]}"
+		"SVMBIND_LAB_CDEVS=${cdevs[0]},${cdevs[1]},${cdevs[2]}"
+	)
+}
+
 svmvm_cur_driver() {
 	if [ -e "/sys/bus/pci/devices/$1/driver" ]; then
 		(cd -P "/sys/bus/pci/devices/$1/driver" && echo "${PWD##*/}")
@@ -106,7 +174,7 @@ svmvm_bind() {
 svmvm_main() {
 	local i rc t0 t1 envv=()
 	read -r t0 _ </proc/uptime
-	svmvm_say "guest up at ${t0}s (kernel $(uname -r))"
+	svmvm_say "guest up at ${t0}s (kernel $(uname -r)${SVMVM_NOIOMMU:+, noiommu=$SVMVM_NOIOMMU})"
 	rm -f "$SVMVM_OUT"/rc.* "$SVMVM_OUT/done" "$SVMVM_OUT/setup.rc"
 	svmvm_modules
 	svmvm_find_devs
@@ -128,15 +196,18 @@ svmvm_main() {
 			echo 125 >"$SVMVM_OUT/rc.$i"
 			continue
 		fi
+		svmvm_paths
 		envv=(
 			"SVMBIND_LAB_DEVS=${SVMVM_DEVS[0]},${SVMVM_DEVS[1]},${SVMVM_DEVS[2]}"
 			"SVMBIND_LAB_DRIVER=$drv"
 			"SVMBIND_LAB_OTHER_DRIVER=$SVMVM_OTHER"
 			"SVMBIND_VM=1"
 			"SVMBIND_VM_OUT=$SVMVM_OUT"
+			"${SVMVM_PATHS[@]}"
 			"${SVMVM_ENV[@]}"
 		)
 		svmvm_say "[$i] driver=$drv cwd=$SVMVM_CWD: ${SVMVM_CMDS[$i]}"
+		svmvm_say "[$i] ${SVMVM_PATHS[*]:2}"
 		read -r t0 _ </proc/uptime
 		if [ "${SVMVM_CMD_TIMEOUT:-0}" -gt 0 ]; then
 			(cd "$SVMVM_CWD" && exec env "${envv[@]}" timeout -k 5 "$SVMVM_CMD_TIMEOUT" bash -c "${SVMVM_CMDS[$i]}") </dev/null

@@ -8,6 +8,8 @@
 #                       labcheck
 #                       svmref-selftest (the provider's raw-ioctl self-test)
 #                       svmref-selftest stress (only with SVMBIND_VM_STRESS=1)
+# and with --kernel new, on each driver: cdevcheck (the VFIO cdev + iommufd
+# path: bind, IOAS, edu DMA through it, BIND_TASK on the cdev fd).
 # The svmref part runs when tests/vm/provider/ has a Kbuild or Makefile
 # (SVMBIND_VM_NO_PROVIDER=1 skips it).
 #
@@ -25,13 +27,31 @@ CFLAGS=(-std=gnu11 -O2 -g -Wall -Wextra -Werror)
 "$HERE/setup.sh" >/dev/null	# also installs the compiler's kernel headers' peers
 mkdir -p "$BUILD"
 "$CC" "${CFLAGS[@]}" -o "$BUILD/smoke" "$HERE/smoke.c"
+# lab.c (the lab's shared helpers) when the tree has it.
+labsrc=("$REPO/tests/lab/lab_real.c")
+[ -f "$REPO/tests/lab/lab.c" ] && labsrc+=("$REPO/tests/lab/lab.c")
 "$CC" "${CFLAGS[@]}" -I"$REPO/tests/lab" -o "$BUILD/labcheck" \
-	"$HERE/labcheck.c" "$REPO/tests/lab/lab_real.c"
+	"$HERE/labcheck.c" "${labsrc[@]}"
 
-args=(--driver vfio-pci -c "$BUILD/smoke enotty" -c "$BUILD/labcheck")
+# The kernel vm.sh will boot (its --kernel, last one wins).
+kernel=${SVMBIND_VM_KERNEL:-debian}
+prev=
+for a in "$@"; do
+	case "$a" in --kernel=*) kernel=${a#*=} ;; esac
+	[ "$prev" = --kernel ] && kernel=$a
+	prev=$a
+done
+cdev=()
+if [ "$kernel" = new ]; then
+	"$CC" "${CFLAGS[@]}" -o "$BUILD/cdevcheck" "$HERE/cdevcheck.c"
+	cdev=(-c "$BUILD/cdevcheck enotty")
+fi
+
+args=(--driver vfio-pci -c "$BUILD/smoke enotty" -c "$BUILD/labcheck" "${cdev[@]}")
 pdir=$REPO/tests/vm/provider
 if [ "${SVMBIND_VM_NO_PROVIDER:-0}" != 1 ] && { [ -f "$pdir/Kbuild" ] || [ -f "$pdir/Makefile" ]; }; then
 	args+=(--driver svmref -c "$BUILD/smoke bind" -c "$BUILD/labcheck")
+	[ "$kernel" = new ] && args+=(-c "$BUILD/cdevcheck bind")
 	if [ -f "$pdir/selftest.c" ]; then
 		"$CC" "${CFLAGS[@]}" -pthread -I"$REPO/include" -I"$REPO/tests/lab" \
 			-o "$BUILD/svmref-selftest" "$pdir/selftest.c"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
-# Run commands in a QEMU guest (Debian's kernel, emulated VT-d, three edu
-# devices) with the host's own root filesystem, as the VM test tier.
+# Run commands in a QEMU guest (Debian's kernel or the tier's own newest
+# kernel, emulated VT-d, three edu devices) with the host's own root
+# filesystem, as the VM test tier.
 # See tests/vm/README.md. Usage: vm.sh --help
 set -euo pipefail
 
@@ -17,6 +18,19 @@ Boots one guest and runs each command in order (bash -c for -c, argv after
 --), as root, in the current directory, with the lab devices bound to the
 driver selected by the last --driver before the command.
 
+  --kernel debian|new        debian (default): Debian 12's own kernel;
+                             new: the tier's own kernel built from Debian's
+                             newest linux-source (tests/vm/kernel/build.sh;
+                             ~10 min once, then cached), with iommufd and the
+                             VFIO cdev next to the legacy container
+  --noiommu                  no emulated VT-d; VFIO's unsafe no-IOMMU mode
+                             (/dev/vfio/noiommu-N); needs --kernel new
+  --vtd OPTS                 extra intel-iommu device options (e.g.
+                             x-scalable-mode=on,x-flts=on); with --append
+                             intel_iommu=on,sm_on for scalable mode
+  --append ARGS              extra kernel command line arguments
+  --qemu PATH                QEMU binary (default qemu-system-x86_64)
+  --qemu-arg ARG             extra QEMU argument (repeatable, e.g. -L DIR)
   --driver vfio-pci|svmref   VFIO driver for the commands that follow
                              (default vfio-pci; svmref = svmref-vfio-pci)
   -c, --cmd STRING           add a command (repeatable)
@@ -40,14 +54,19 @@ driver selected by the last --driver before the command.
   --no-overlay               read-only root + tmpfs /tmp instead of a tmpfs overlay
   -h, --help
 
-Commands see SVMBIND_LAB_DEVS=A,B,C (A,B share an IOMMU group; C is alone),
-SVMBIND_LAB_DRIVER, SVMBIND_LAB_OTHER_DRIVER, SVMBIND_VM=1, SVMBIND_VM_OUT.
+Commands see SVMBIND_LAB_DEVS=A,B,C (A,B share an IOMMU group; C is alone;
+with --noiommu each is alone, A,B behind the bridge), SVMBIND_LAB_DRIVER,
+SVMBIND_LAB_OTHER_DRIVER, SVMBIND_VM=1, SVMBIND_VM_OUT, and what the kernel
+offers: SVMBIND_LAB_KERNEL (debian|new), SVMBIND_LAB_NOIOMMU (0|1),
+SVMBIND_LAB_CONTAINER (/dev/vfio/vfio or empty), SVMBIND_LAB_IOMMUFD
+(/dev/iommu or empty), SVMBIND_LAB_GROUP_NODES and SVMBIND_LAB_CDEVS (A,B,C's
+/dev/vfio/N or noiommu-N, and /dev/vfio/devices/vfioN; empty fields where absent).
 
 Exit status: one command: its exit status; several: 0 if every command
 exited 0 or 77 (skip), else the first other status. 124: the VM timed out;
 125: the harness failed (boot, modules, devices); 2: usage.
 Environment: SVMBIND_VM_CACHE (default ~/.cache/svmbind-vm), SVMBIND_VM_VERBOSE=1,
-SVMBIND_VM_KEEP=1.
+SVMBIND_VM_KEEP=1, SVMBIND_VM_KERNEL (debian|new: the default --kernel).
 EOF
 }
 
@@ -70,6 +89,12 @@ keep=${SVMBIND_VM_KEEP:-0}
 accel=tcg
 overlay=1
 rws=()
+kernel=${SVMBIND_VM_KERNEL:-debian}
+noiommu=0
+vtd_opts=
+append=
+qemu_bin=qemu-system-x86_64
+qemu_extra=()
 
 drvname() {
 	case "$1" in
@@ -82,6 +107,13 @@ need() { [ "$#" -ge 2 ] || die "$1 needs an argument" 2; }
 
 while [ "$#" -gt 0 ]; do
 	case "$1" in
+	--kernel) need "$@"; kernel=$2; shift 2 ;;
+	--kernel=*) kernel=${1#*=}; shift ;;
+	--noiommu) noiommu=1; shift ;;
+	--vtd) need "$@"; vtd_opts=$2; shift 2 ;;
+	--append) need "$@"; append=$2; shift 2 ;;
+	--qemu) need "$@"; qemu_bin=$2; shift 2 ;;
+	--qemu-arg) need "$@"; qemu_extra+=("$2"); shift 2 ;;
 	--driver) need "$@"; driver=$(drvname "$2"); shift 2 ;;
 	--driver=*) driver=$(drvname "${1#*=}"); shift ;;
 	-c | --cmd) need "$@"; cmds+=("$2"); drivers+=("$driver"); shift 2 ;;
@@ -108,13 +140,16 @@ while [ "$#" -gt 0 ]; do
 done
 [ "${#cmds[@]}" -gt 0 ] || { usage >&2; exit 2; }
 case "$timeout$cmd_timeout" in *[!0-9]*) die "timeouts are whole seconds" 2 ;; esac
+case "$kernel" in debian | new) ;; *) die "unknown kernel '$kernel' (debian or new)" 2 ;; esac
+[ "$noiommu" = 0 ] || [ "$kernel" = new ] ||
+	die "--noiommu needs --kernel new (Debian's kernels are built without CONFIG_VFIO_NOIOMMU)" 2
 cwd=$(cd "$cwd" && pwd) || die "no directory $cwd" 2
 for p in "${envs[@]}"; do
 	case "$p" in [A-Za-z_]*=*) ;; *) die "--env wants NAME=VALUE, not '$p'" 2 ;; esac
 done
 
 # Host side: packages, kernel, initramfs.
-envfile=$("$HERE/setup.sh" | tail -n1) || die "setup.sh failed"
+envfile=$("$HERE/setup.sh" --kernel "$kernel" | tail -n1) || die "setup.sh failed"
 # shellcheck source=/dev/null
 . "$envfile"
 
@@ -124,12 +159,25 @@ for d in "${drivers[@]}"; do [ "$d" = svmref-vfio-pci ] && want_svmref=1; done
 if [ "$want_svmref" = 1 ] && [ -z "$svmref_ko" ]; then
 	pdir=$REPO/tests/vm/provider
 	[ -f "$pdir/Makefile" ] || [ -f "$pdir/Kbuild" ] || die "no provider in $pdir"
-	say "building the provider: make -C $HEADERS M=$pdir modules"
-	if ! blog=$(make -C "$HEADERS" M="$pdir" modules 2>&1); then
+	if [ "${KERNEL_KIND:-debian}" = new ]; then
+		# A copy per kernel build, so this never races a 6.1 build in
+		# tests/vm/provider; W=1 and -Werror: the source must stay clean.
+		bdir=$(dirname "$envfile")/provider
+		mkdir -p "$bdir"
+		for f in svmref.c Kbuild; do
+			cmp -s "$pdir/$f" "$bdir/$f" || cp "$pdir/$f" "$bdir/$f"
+		done
+		kmake=(make -C "$HEADERS" M="$bdir" SVMREF_ROOT="$REPO" W=1 KCFLAGS=-Werror modules)
+		svmref_ko=$bdir/svmref.ko
+	else
+		kmake=(make -C "$HEADERS" M="$pdir" modules)
+		svmref_ko=$pdir/svmref.ko
+	fi
+	say "building the provider: ${kmake[*]}"
+	if ! blog=$("${kmake[@]}" 2>&1); then
 		printf '%s\n' "$blog" | tail -n 30 >&2
 		die "the provider does not build"
 	fi
-	svmref_ko=$pdir/svmref.ko
 fi
 if [ -n "$svmref_ko" ]; then
 	svmref_ko=$(cd "$(dirname "$svmref_ko")" && pwd)/$(basename "$svmref_ko")
@@ -164,6 +212,8 @@ SVMVM_OUT=$out
 SVMVM_KVER=$KVER
 SVMVM_MODROOT=$MODROOT
 SVMVM_OTHER=uio_pci_generic
+SVMVM_KERNEL=${KERNEL_KIND:-debian}
+SVMVM_NOIOMMU=$noiommu
 SVMVM_SVMREF_KO=$svmref_ko
 SVMVM_SVMREF_PARAMS=("${svmref_params[@]}")
 SVMVM_CWD=$cwd
@@ -183,7 +233,7 @@ SVMVM_CMDS=("${cmds[@]}")
 	echo '# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT'
 	echo '# generated by tests/vm/vm.sh; run by the guest'"'"'s /init'
 	printf 'export PATH=%q\n' "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
-	declare -p SVMVM_OUT SVMVM_KVER SVMVM_MODROOT SVMVM_OTHER SVMVM_SVMREF_KO \
+	declare -p SVMVM_OUT SVMVM_KVER SVMVM_MODROOT SVMVM_OTHER SVMVM_KERNEL SVMVM_NOIOMMU SVMVM_SVMREF_KO \
 		SVMVM_SVMREF_PARAMS SVMVM_CWD SVMVM_ENV SVMVM_CMD_TIMEOUT SVMVM_DRIVERS SVMVM_CMDS
 	printf '. %q\n' "$HERE/guest.sh"
 } >"$out/job.sh"
@@ -195,11 +245,21 @@ if [ "$accel" = kvm ]; then
 else
 	accel_args=(-accel tcg -cpu max)
 fi
+# --noiommu: no VT-d at all, and VFIO's unsafe no-IOMMU mode (vfio is built
+# into the new kernel, so its parameter goes on the kernel command line).
+if [ "$noiommu" = 1 ]; then
+	iommu_args=()
+	kargs="vfio.enable_unsafe_noiommu_mode=1"
+else
+	iommu_args=(-device "intel-iommu,intremap=on,caching-mode=on${vtd_opts:+,$vtd_opts}")
+	kargs="intel_iommu=on iommu=pt"
+fi
+kargs="$kargs${append:+ $append}"
 # shellcheck disable=SC2054  # the commas are QEMU's
 qemu=(
-	qemu-system-x86_64 -machine q35 "${accel_args[@]}" -m 1024 -smp 1
+	"$qemu_bin" -machine q35 "${accel_args[@]}" -m 1024 -smp 1
 	-nographic -no-reboot -nic none -vga none
-	-device intel-iommu,intremap=on,caching-mode=on
+	"${iommu_args[@]}"
 	-device edu,addr=04.0
 	-device pci-bridge,id=br1,chassis_nr=1,shpc=off,addr=05.0
 	-device edu,bus=br1,addr=01.0
@@ -209,14 +269,15 @@ qemu=(
 	-fsdev "local,id=fsout,path=$out,security_model=none"
 	-device virtio-9p-pci,fsdev=fsout,mount_tag=svmout,addr=07.0
 	"${rw_args[@]}"
+	"${qemu_extra[@]}"
 	-kernel "${KERNEL:-$VMLINUZ}" -initrd "$INITRD"
-	-append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet svmvm_out=$out svmvm_overlay=$overlay${rw_list:+ svmvm_rw=$rw_list}"
+	-append "console=ttyS0 $kargs panic=-1 quiet svmvm_out=$out svmvm_overlay=$overlay${rw_list:+ svmvm_rw=$rw_list}"
 )
 
 # Console to text: no CRs, no terminal control sequences from the firmware.
 clean() { sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
 
-say "booting $KVER (${accel}), ${#cmds[@]} command(s), log $log"
+say "booting $KVER (${accel}$([ "$noiommu" = 1 ] && echo ", no IOMMU")), ${#cmds[@]} command(s), log $log"
 t0=$(date +%s.%N)
 set +e
 if [ "$verbose" = 1 ]; then

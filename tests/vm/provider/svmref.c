@@ -28,6 +28,7 @@
 
 #include <linux/atomic.h>
 #include <linux/bitops.h>
+#include <linux/cpufeature.h>
 #include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/idr.h>
@@ -49,6 +50,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/workqueue.h>
@@ -56,13 +58,18 @@
 #include <svmbind/vfio_svm.h>	/* include/ of the library: the seed UAPI */
 #include "svmref_uapi.h"	/* tests/lab/: parameters and the DMA ioctl */
 
-#if IS_ENABLED(CONFIG_X86_KERNEL_IBT) || IS_ENABLED(CONFIG_CFI_CLANG)
 /*
- * ptrace_may_access() is reached through a pointer taken from a kprobe.
- * Under IBT/CFI an indirect call to a function that is never called
- * indirectly in the kernel (its ENDBR sealed) would trap.
+ * Kernel API differences between Debian's 6.1 and newer kernels (7.3 here).
+ * The vfio_device_ops members are detected by Kbuild (it greps the kernel's
+ * include/linux/vfio.h), because distributions backport them; the rest goes
+ * by version.
  */
-#error "svmref calls ptrace_may_access() indirectly: not supported with IBT/kCFI"
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define svmref_gup_remote(mm, addr, flags, page) \
+	get_user_pages_remote(mm, addr, 1, flags, page, NULL)
+#else
+#define svmref_gup_remote(mm, addr, flags, page) \
+	get_user_pages_remote(mm, addr, 1, flags, page, NULL, NULL)
 #endif
 
 /* ---------------------------------------------------------------------- */
@@ -117,26 +124,116 @@ module_param_cb(bonds, &bonds_ops, NULL, 0444);
 MODULE_PARM_DESC(bonds, "Live bonds across all devices (read-only)");
 
 /* ---------------------------------------------------------------------- */
-/* ptrace_may_access(), resolved at load (it is not exported on 6.1)        */
+/* ptrace_may_access(), resolved at load (it is not exported)               */
 
 typedef bool (*svmref_ptrace_may_access_t)(struct task_struct *task,
 					   unsigned int mode);
 static svmref_ptrace_may_access_t svmref_ptrace_may_access;
 
+#define SVMREF_ENDBR64		0xfa1e0ff3U	/* f3 0f 1e fa, read as a LE u32 */
+/*
+ * What objtool-sealed ENDBRs become at boot (arch/x86 alternative.c,
+ * gen_endbr_poison()): a 4-byte NOP, "nopl -42(%rax)" on recent kernels,
+ * "osp nop3" on the first IBT kernels.
+ */
+#define SVMREF_ENDBR_POISON	0xd6401f0fU	/* 0f 1f 40 d6 */
+#define SVMREF_ENDBR_POISON_OLD	0x001f0f66U	/* 66 0f 1f 00 */
+
+static bool svmref_is_sealed_endbr(u32 insn)
+{
+	return insn == SVMREF_ENDBR_POISON || insn == SVMREF_ENDBR_POISON_OLD;
+}
+
+/* The first 4 bytes at @addr as a little-endian u32; false if unreadable. */
+static bool svmref_text_u32(const void *addr, u32 *val)
+{
+	return !copy_from_kernel_nofault(val, addr, sizeof(*val));
+}
+
+/* Test hook: decide as if the CPU enforced IBT (TCG has no IBT to enforce). */
+static bool ibt_assume_enforced;
+module_param(ibt_assume_enforced, bool, 0444);
+MODULE_PARM_DESC(ibt_assume_enforced,
+		 "Test only: take the load-time IBT decision as if the CPU enforced IBT [N]");
+
+/* Whether the CPU enforces IBT for the kernel now (no CPU that TCG emulates does). */
+static bool svmref_ibt_enforced(void)
+{
+	if (ibt_assume_enforced)
+		return true;
+#if defined(CONFIG_X86) && defined(X86_FEATURE_IBT)
+	return cpu_feature_enabled(X86_FEATURE_IBT);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Load-time decision: is an indirect call to @fn safe on this kernel and CPU?
+ * - kCFI (CONFIG_CFI_CLANG, CONFIG_CFI): the call site checks a type hash
+ *   before the target that an unexported, never-indirectly-called function
+ *   need not have: refuse.
+ * - IBT built in and enforced by the CPU: the target must start with a real
+ *   ENDBR64. objtool "seals" functions that are never called indirectly (the
+ *   ENDBR becomes a NOP at boot), and an indirect call to one traps (#CP).
+ * - IBT not built in, or not enforced (no CPU support, ibt=off, TCG): safe;
+ *   a sealed ENDBR is a plain NOP then.
+ */
+static int svmref_check_indirect_call(const void *fn)
+{
+	bool ibt_built = IS_ENABLED(CONFIG_X86_KERNEL_IBT);
+	bool ibt_on = ibt_built && svmref_ibt_enforced();
+	u32 insn = 0;
+	bool readable = svmref_text_u32(fn, &insn);
+
+	if (IS_ENABLED(CONFIG_CFI_CLANG) || IS_ENABLED(CONFIG_CFI)) {
+		pr_err("this kernel has kCFI: an indirect call to ptrace_may_access() (%pS) would trap; svmref cannot load here\n",
+		       fn);
+		return -EOPNOTSUPP;
+	}
+	if (ibt_on && (!readable || insn != SVMREF_ENDBR64)) {
+		pr_err("IBT is enforced and ptrace_may_access() (%pS) does not start with ENDBR64 (first bytes %08x%s): an indirect call would trap (#CP); boot with ibt=off to use svmref\n",
+		       fn, insn, readable ? "" : ", unreadable");
+		return -EOPNOTSUPP;
+	}
+	pr_info("ptrace_may_access at %pS: IBT %s%s, entry %s: indirect call is safe\n",
+		fn, ibt_built ? "built in" : "not built in",
+		ibt_built ? (ibt_on ? " and enforced" : " but not enforced by this CPU") : "",
+		!readable ? "unreadable" :
+		insn == SVMREF_ENDBR64 ? "ENDBR64" :
+		svmref_is_sealed_endbr(insn) ? "sealed (ENDBR turned NOP)" : "plain");
+	return 0;
+}
+
 static int svmref_resolve_ptrace_may_access(void)
 {
 	struct kprobe kp = { .symbol_name = "ptrace_may_access" };
+	const u8 *addr;
+	u32 before;
 	int ret;
 
 	ret = register_kprobe(&kp);
 	if (ret) {
-		pr_err("cannot resolve ptrace_may_access through a kprobe: %d\n", ret);
+		pr_err("cannot resolve ptrace_may_access through a kprobe: %d (needs CONFIG_KPROBES and kallsyms)\n",
+		       ret);
 		return ret;
 	}
-	svmref_ptrace_may_access = (svmref_ptrace_may_access_t)kp.addr;
+	addr = (const u8 *)kp.addr;
 	unregister_kprobe(&kp);
-	if (!svmref_ptrace_may_access)
+	if (!addr)
 		return -ENOENT;
+	/*
+	 * On x86 with IBT the kprobe sits after the function's ENDBR64 (or its
+	 * sealed NOP): arch_adjust_kprobe_addr() moves it 4 bytes in. The
+	 * function itself starts there.
+	 */
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT) && svmref_text_u32(addr - 4, &before) &&
+	    (before == SVMREF_ENDBR64 || svmref_is_sealed_endbr(before)))
+		addr -= 4;
+	ret = svmref_check_indirect_call(addr);
+	if (ret)
+		return ret;
+	svmref_ptrace_may_access = (svmref_ptrace_may_access_t)addr;
 	return 0;
 }
 
@@ -513,8 +610,7 @@ static int svmref_access_mm(struct mm_struct *mm, u64 va, u64 ubuf, u64 len,
 			break;
 		}
 		/* No FOLL_FORCE: a device write respects the mapping's protection. */
-		got = get_user_pages_remote(mm, va & PAGE_MASK, 1, gup_flags,
-					    &page, NULL, NULL);
+		got = svmref_gup_remote(mm, va & PAGE_MASK, gup_flags, &page);
 		mmap_read_unlock(mm);
 		if (got != 1) {
 			if (got == -ENOMEM || got == -EINTR || got == -ERESTARTSYS)
@@ -662,6 +758,23 @@ static const struct vfio_device_ops svmref_ops = {
 	.mmap		= vfio_pci_core_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
+#ifdef SVMREF_HAVE_REGION_INFO_CAPS	/* GET_REGION_INFO moved out of .ioctl */
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+#endif
+#ifdef SVMREF_HAVE_MATCH_TOKEN_UUID	/* VFIO_DEVICE_BIND_IOMMUFD's token */
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+#endif
+#ifdef SVMREF_HAVE_BIND_IOMMUFD	/* the cdev path: /dev/vfio/devices/vfioN + /dev/iommu */
+	/* NULL stubs when the kernel has no CONFIG_IOMMUFD */
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+#endif
+#ifdef SVMREF_HAVE_PASID_ATTACH_IOAS	/* VFIO_DEVICE_ATTACH_IOMMUFD_PT with a PASID */
+	.pasid_attach_ioas = vfio_iommufd_physical_pasid_attach_ioas,
+	.pasid_detach_ioas = vfio_iommufd_physical_pasid_detach_ioas,
+#endif
 };
 
 /* ---------------------------------------------------------------------- */

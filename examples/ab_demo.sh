@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# The seed's A/B flow as deployed, run inside the VM (tests/vm/vm.sh) as root:
+#
+#   on the reference provider (--driver svmref):
+#     A (ab_owner) runs unprivileged as a service user that owns the device
+#     (its IOMMU group node chowned to that user, memlock raised), Yama's
+#     ptrace_scope is 1; B (ab_client) of the same user, not A's descendant,
+#     names A its tracer for the bind, and A's device works on B's buffers
+#     through B's PASID; a second B of another user is refused until A holds
+#     CAP_SYS_PTRACE (ambient), then served. No bond is left at the end.
+#   on stock vfio-pci (--driver vfio-pci): the same programs say why they
+#     cannot bind.
+#
+# Every step is checked; exit 0 when each behaved as described.
+#   AB_BIN     directory of ab_owner and ab_client (default: build/examples)
+#   AB_SVC_UID the service user (default 990); AB_OTHER_UID the other user (991)
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN=${AB_BIN:-$HERE/../build/examples}
+BIN=$(cd "$BIN" && pwd) || { echo "ab_demo: no $BIN: build first" >&2; exit 1; }
+SVC=${AB_SVC_UID:-990}
+OTHER=${AB_OTHER_UID:-991}
+DEV=${SVMBIND_LAB_DEVS##*,}		# the lab device alone in its IOMMU group
+DRIVER=${SVMBIND_LAB_DRIVER:-vfio-pci}
+DIR=/run/svmbind-ab
+SOCK=$DIR/ab.sock
+fails=0
+apid=
+
+say() { printf '\n== %s\n' "$*"; }
+ok() { printf 'ab_demo: ok: %s\n' "$*"; }
+bad() { printf 'ab_demo: FAILED: %s\n' "$*"; fails=$((fails + 1)); }
+bonds() { cat /sys/module/svmref/parameters/bonds 2>/dev/null || echo 0; }
+
+# A as the service user: no capabilities unless asked, memlock raised.
+start_owner() {	# [extra setpriv args...]
+	prlimit --memlock=67108864:67108864 \
+		setpriv --reuid="$SVC" --regid="$SVC" --clear-groups "$@" \
+		"$BIN/ab_owner" --device "$DEV" --socket "$SOCK" --mode 0666 --allow-uid "$OTHER" &
+	apid=$!
+	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+	sleep 0.2
+}
+stop_owner() {
+	[ -n "$apid" ] || return 0
+	kill -TERM "$apid" 2>/dev/null
+	wait "$apid"
+	apid=
+}
+# B as user $1, started from this shell: a sibling of A, never its descendant.
+client() {	# uid [ab_client args...]
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
+		"$BIN/ab_client" --socket "$SOCK" "$@"
+}
+
+[ -n "$DEV" ] || { echo "ab_demo: no SVMBIND_LAB_DEVS: run me through tests/vm/vm.sh" >&2; exit 1; }
+group=$(basename "$(readlink "/sys/bus/pci/devices/$DEV/iommu_group")")
+install -d -o "$SVC" -g "$SVC" -m 0755 "$DIR"
+say "device $DEV (IOMMU group $group) on $DRIVER; /dev/vfio/$group handed to the service user uid $SVC"
+chown "$SVC:$SVC" "/dev/vfio/$group"
+ls -l "/dev/vfio/$group"
+
+if [ "$DRIVER" = vfio-pci ]; then
+	say "stock vfio-pci: the same programs, no SVM bind in this kernel"
+	start_owner --inh-caps=-all
+	client "$SVC" --text "hello"
+	rc=$?
+	[ "$rc" = 2 ] && ok "B was told clearly why it cannot be bound (exit 2)" ||
+		bad "B exited $rc, want 2 (no SVM bind)"
+	stop_owner
+	[ "$fails" = 0 ] && echo "ab_demo: stock kernel part: PASS" || echo "ab_demo: FAIL ($fails)"
+	exit $((fails > 0))
+fi
+
+echo 1 > /proc/sys/kernel/yama/ptrace_scope
+say "Yama ptrace_scope=$(cat /proc/sys/kernel/yama/ptrace_scope); A starts unprivileged as uid $SVC (no capabilities)"
+start_owner --inh-caps=-all
+grep -E '^(Uid|CapEff)' "/proc/$(pgrep -n -f "$BIN/ab_owner")/status" | tr '\t' ' '
+
+say "B1 (uid $SVC, not A's descendant) without naming A its tracer: Yama refuses"
+client "$SVC" --no-ptracer --text "should not happen"
+rc=$?
+[ "$rc" = 3 ] && ok "refused by the ptrace check, as Yama 1 says (exit 3)" || bad "B1 without tracer exited $rc, want 3"
+
+say "B1 (uid $SVC) again, naming A its tracer for the bind only"
+client "$SVC" --text "hello from B1, same user as A"
+rc=$?
+[ "$rc" = 0 ] && ok "B1 bound, A's device worked on B1's buffers" || bad "B1 exited $rc"
+
+say "B2 (uid $OTHER, another user): A lacks CAP_SYS_PTRACE"
+client "$OTHER" --text "hello from B2"
+rc=$?
+[ "$rc" = 3 ] && ok "B2 refused by the ptrace check (exit 3): another user needs CAP_SYS_PTRACE" ||
+	bad "B2 exited $rc, want 3"
+stop_owner
+
+say "A restarts as uid $SVC holding only CAP_SYS_PTRACE (ambient); B2 asks again"
+start_owner --inh-caps=-all,+sys_ptrace --ambient-caps=+sys_ptrace
+grep -E '^(Uid|CapEff)' "/proc/$(pgrep -n -f "$BIN/ab_owner")/status" | tr '\t' ' '
+client "$OTHER" --text "hello from B2, another user"
+rc=$?
+[ "$rc" = 0 ] && ok "B2 bound and served once A holds CAP_SYS_PTRACE" || bad "B2 exited $rc"
+stop_owner
+
+n=$(bonds)
+[ "$n" = 0 ] && ok "no bond left in the provider (bonds=$n)" || bad "$n bond(s) left"
+echo 0 > /proc/sys/kernel/yama/ptrace_scope
+[ "$fails" = 0 ] && echo "ab_demo: PASS" || echo "ab_demo: FAIL ($fails)"
+exit $((fails > 0))

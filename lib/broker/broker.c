@@ -1,0 +1,1268 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * The bind broker (process A): accepts clients on a Unix socket, verifies who
+ * they are with the kernel's help only, binds their address spaces through
+ * svmbind_bind_pidfd(), and revokes bonds on unbind, disconnect, exit (the
+ * pidfd), exec and credential change (procevents.c). One epoll fd; every
+ * socket non-blocking; per-client buffers bounded; a bad client is answered
+ * and dropped, never waited for. docs/broker.md tells why it is race-free.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker_internal.h"
+
+#define MAX_OUT		(64u * 1024)	/* queued replies per client before it is dropped */
+#define IN_SMALL	64u		/* control messages fit inline; REQUEST grows */
+#define PID_BUCKETS	1024u
+#define EVENTS		64
+
+enum watch_kind { W_LISTEN = 1, W_STOP, W_TIMER, W_PROCEV, W_SOCK, W_PIDFD };
+enum conn_state { C_NEW = 1, C_READY, C_DEAD };
+
+struct watch {
+	enum watch_kind kind;
+	struct conn *c;
+};
+
+struct uidrec {
+	uid_t uid;
+	uint32_t clients, bonds;
+};
+
+struct conn {
+	struct watch wsock, wpid;
+	enum conn_state state;
+	int fd, pidfd, witness, pending_fd;
+	pid_t pid;			/* kernel-verified, after HELLO */
+	uid_t uid;
+	gid_t gid;
+	pid_t cred_pid;			/* SCM_CREDENTIALS of the bytes read so far (before HELLO) */
+	uid_t cred_uid;
+	gid_t cred_gid;
+	bool have_creds, bound, counted;
+	uint32_t pasid;
+	size_t bond_idx;
+	uint64_t deadline;		/* HELLO deadline, ms (C_NEW) */
+	struct conn *prev, *next;	/* all connections */
+	struct conn *hnext;		/* pid hash (C_READY) */
+	struct conn *pnext;		/* PASID hash (bound) */
+	struct conn *dnext;		/* graveyard */
+	unsigned char *in;		/* in_small or a heap buffer of need bytes */
+	uint32_t in_len, in_need;
+	unsigned char *out;
+	uint32_t out_len, out_off;
+	unsigned char in_small[IN_SMALL];
+};
+
+struct svmbind_broker {
+	pthread_mutex_t lock;		/* recursive: everything below */
+	struct svmbind_device *dev;
+	pid_t owner;
+	int epfd, lfd, stopfd, timerfd;
+	struct watch wlisten, wstop, wtimer, wprocev;
+	char *path;			/* created by us; removed at free */
+	dev_t path_dev;
+	ino_t path_ino;
+	struct sb_policy policy;
+	uint32_t flags, max_clients, max_clients_uid, max_bonds, max_bonds_uid, hello_ms;
+	svmbind_broker_request_fn on_request;
+	void *request_arg;
+	struct sb_procevents *pe;
+	int pe_state;			/* 1, or why not (-errno) */
+	bool peerpidfd, cap_ptrace, timer_armed;
+	atomic_bool stop;
+	struct conn *conns;
+	size_t nr_conns;
+	struct conn *graveyard;
+	struct conn **bonds;
+	size_t nr_bonds, cap_bonds;
+	struct uidrec *uids;
+	size_t nr_uids, cap_uids;
+	struct conn *pids[PID_BUCKETS];
+	struct conn *pasids[PID_BUCKETS];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- bookkeeping ---- */
+
+static struct uidrec *uid_get(struct svmbind_broker *b, uid_t uid, bool create)
+{
+	for (size_t i = 0; i < b->nr_uids; i++)
+		if (b->uids[i].uid == uid)
+			return &b->uids[i];
+	if (!create)
+		return NULL;
+	if (b->nr_uids == b->cap_uids) {
+		size_t cap = b->cap_uids ? b->cap_uids * 2 : 8;
+		struct uidrec *n = realloc(b->uids, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		b->uids = n;
+		b->cap_uids = cap;
+	}
+	b->uids[b->nr_uids] = (struct uidrec){ .uid = uid };
+	return &b->uids[b->nr_uids++];
+}
+
+static void uid_put(struct svmbind_broker *b, struct uidrec *r)
+{
+	if (r->clients || r->bonds)
+		return;
+	*r = b->uids[--b->nr_uids];
+}
+
+static unsigned int pid_hash(pid_t pid)
+{
+	return (unsigned int)pid % PID_BUCKETS;
+}
+
+static void hash_add(struct svmbind_broker *b, struct conn *c)
+{
+	c->hnext = b->pids[pid_hash(c->pid)];
+	b->pids[pid_hash(c->pid)] = c;
+}
+
+static void hash_del(struct svmbind_broker *b, struct conn *c)
+{
+	for (struct conn **p = &b->pids[pid_hash(c->pid)]; *p; p = &(*p)->hnext) {
+		if (*p == c) {
+			*p = c->hnext;
+			return;
+		}
+	}
+}
+
+static int bond_add(struct svmbind_broker *b, struct conn *c, uint32_t pasid)
+{
+	struct uidrec *r = uid_get(b, c->uid, true);
+
+	if (!r)
+		return -ENOMEM;
+	if (b->nr_bonds == b->cap_bonds) {
+		size_t cap = b->cap_bonds ? b->cap_bonds * 2 : 16;
+		struct conn **n = realloc(b->bonds, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		b->bonds = n;
+		b->cap_bonds = cap;
+	}
+	c->bond_idx = b->nr_bonds;
+	b->bonds[b->nr_bonds++] = c;
+	c->bound = true;
+	c->pasid = pasid;
+	c->pnext = b->pasids[pasid % PID_BUCKETS];
+	b->pasids[pasid % PID_BUCKETS] = c;
+	r->bonds++;
+	return 0;
+}
+
+static void bond_del(struct svmbind_broker *b, struct conn *c)
+{
+	struct uidrec *r = uid_get(b, c->uid, false);
+
+	b->bonds[c->bond_idx] = b->bonds[--b->nr_bonds];
+	b->bonds[c->bond_idx]->bond_idx = c->bond_idx;
+	for (struct conn **p = &b->pasids[c->pasid % PID_BUCKETS]; *p; p = &(*p)->pnext) {
+		if (*p == c) {
+			*p = c->pnext;
+			break;
+		}
+	}
+	c->bound = false;
+	if (c->witness >= 0) {
+		close(c->witness);
+		c->witness = -1;
+	}
+	if (r) {
+		r->bonds--;
+		uid_put(b, r);
+	}
+}
+
+/* ---- output ---- */
+
+static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify);
+
+static void watch_out(struct svmbind_broker *b, struct conn *c, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = &c->wsock };
+
+	epoll_ctl(b->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Queue or send one message; false if the client was dropped (too slow, or gone). */
+static bool conn_send(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	unsigned char buf[SBW_MAX_MSG];
+	int len = sbw_encode(m, buf, sizeof(buf));
+	ssize_t n = 0;
+
+	if (len < 0)
+		return false;
+	if (!c->out_len) {
+		n = send(c->fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == len)
+			return true;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return false;	/* the peer is gone: the read side sees it */
+			n = 0;
+		}
+	}
+	if (c->out_len - c->out_off + (size_t)(len - n) > MAX_OUT) {
+		pr_warn("broker: client pid %d reads no replies (%u bytes queued): dropping it",
+			(int)c->pid, c->out_len - c->out_off);
+		conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+		return false;
+	}
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	unsigned char *o = realloc(c->out, c->out_len + (size_t)(len - n));
+
+	if (!o) {
+		conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+		return false;
+	}
+	c->out = o;
+	memcpy(c->out + c->out_len, buf + n, (size_t)(len - n));
+	c->out_len += (uint32_t)(len - n);
+	watch_out(b, c, true);
+	return true;
+}
+
+static void conn_flush(struct svmbind_broker *b, struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR)
+				continue;
+			conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+			return;
+		}
+		c->out_off += (uint32_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	watch_out(b, c, false);
+}
+
+static void send_error(struct svmbind_broker *b, struct conn *c, uint32_t seq, int code, bool fatal)
+{
+	struct sbw_msg m = { .type = SBW_ERROR, .seq = seq };
+
+	if (code >= 0)
+		code = -EIO;
+	m.u.error.code = code;
+	m.u.error.fatal = fatal;
+	if (conn_send(b, c, &m) && fatal)
+		conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+}
+
+/* A client that broke the rules: say why, drop it. */
+static void refuse(struct svmbind_broker *b, struct conn *c, uint32_t seq, int code)
+{
+	pr_debug("broker: dropping client pid %d: %s", (int)(c->pid ? c->pid : c->cred_pid),
+		 svmbind_strerror(code));
+	send_error(b, c, seq, code, true);
+	if (c->state != C_DEAD)
+		conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+}
+
+/* ---- revocation ---- */
+
+static void revoke_bond(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify)
+{
+	uint32_t pasid = c->pasid;
+	int ret;
+
+	if (!c->bound)
+		return;
+	ret = svm_unbind(b->dev, pasid, 0);
+	if (ret && ret != -SVMBIND_ERR_BOND_GONE && ret != -SVMBIND_ERR_UNKNOWN_PASID)
+		pr_warn("broker: unbinding PASID %u of pid %d: %s", pasid, (int)c->pid, svmbind_strerror(ret));
+	bond_del(b, c);
+	pr_debug("broker: bond PASID %u of pid %d revoked (reason %u)", pasid, (int)c->pid, reason);
+	if (notify) {
+		struct sbw_msg m = { .type = SBW_REVOKED };
+
+		m.u.revoked.pasid = pasid;
+		m.u.revoked.reason = reason;
+		conn_send(b, c, &m);
+	}
+}
+
+static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify)
+{
+	if (c->state == C_DEAD)
+		return;
+	revoke_bond(b, c, reason, notify);
+	if (c->out_len > c->out_off)	/* last words, best effort: never wait */
+		(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->pidfd >= 0) {
+		if (c->state == C_READY)
+			epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+		close(c->pidfd);
+	}
+	if (c->pending_fd >= 0)
+		close(c->pending_fd);
+	if (c->state == C_READY) {
+		hash_del(b, c);
+		if (c->counted) {
+			struct uidrec *r = uid_get(b, c->uid, false);
+
+			if (r) {
+				r->clients--;
+				uid_put(b, r);
+			}
+		}
+	}
+	c->fd = c->pidfd = c->pending_fd = -1;
+	c->state = C_DEAD;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	b->nr_conns--;
+	c->dnext = b->graveyard;
+	b->graveyard = c;
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->in != c->in_small)
+		free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void bury(struct svmbind_broker *b)
+{
+	while (b->graveyard) {
+		struct conn *c = b->graveyard;
+
+		b->graveyard = c->dnext;
+		conn_free(c);
+	}
+}
+
+/* The process still is the one we verified: its pidfd names our pid. */
+static bool peer_alive(const struct conn *c)
+{
+	return sb_pidfd_pid(c->pidfd) == c->pid;
+}
+
+/* Would the policy still take this client with the credentials it has now? */
+static int creds_recheck(struct svmbind_broker *b, struct conn *c)
+{
+	struct sb_status st;
+	struct svmbind_broker_peer peer = { .sz = sizeof(peer) };
+	int ret = sb_proc_status(c->pid, &st);
+
+	if (ret || !peer_alive(c))
+		return -SVMBIND_BROKER_ERR_PEER_GONE;
+	peer.pid = c->pid;
+	peer.uid = st.uid[0];
+	peer.gid = st.gid[0];
+	peer.nr_groups = st.nr_groups;
+	peer.groups = st.groups;
+	ret = sb_policy_check(&b->policy, &peer);
+	if (!ret && !sb_creds_ptraceable(&st))
+		ret = -SVMBIND_ERR_PTRACE_DENIED;
+	return ret;
+}
+
+/* Before acting for a client: it lives, its bond's address space lives, its
+ * credentials still pass (when asked and no event source tells us). Returns
+ * 0, or the code to answer with (the connection may be closed: check state). */
+static int conn_validate(struct svmbind_broker *b, struct conn *c)
+{
+	if (!peer_alive(c)) {
+		conn_close(b, c, SVMBIND_REVOKED_EXIT, true);
+		return -SVMBIND_BROKER_ERR_PEER_GONE;
+	}
+	if (c->bound && c->witness >= 0 && !sb_witness_alive(c->witness)) {
+		revoke_bond(b, c, SVMBIND_REVOKED_EXEC, true);
+		return -SVMBIND_BROKER_ERR_REVOKED;
+	}
+	if ((b->flags & SVMBIND_BROKER_REVOKE_ON_CREDS) && b->pe_state != 1 && creds_recheck(b, c)) {
+		revoke_bond(b, c, SVMBIND_REVOKED_CREDS, true);
+		return -SVMBIND_BROKER_ERR_REVOKED;
+	}
+	return 0;
+}
+
+/* A process event: confirm through the pidfd before acting. */
+static void on_event(void *arg, enum sb_event ev, pid_t tgid)
+{
+	struct svmbind_broker *b = arg;
+	struct conn *c, *next;
+
+	if (!ev) {	/* events were lost: look at every bond */
+		for (c = b->conns; c; c = next) {
+			next = c->next;
+			if (c->state == C_READY && c->bound)
+				conn_validate(b, c);
+		}
+		return;
+	}
+	for (c = b->pids[pid_hash(tgid)]; c; c = next) {
+		next = c->hnext;
+		if (c->pid != tgid || c->state != C_READY)
+			continue;
+		if (!peer_alive(c)) {		/* exited: the pidfd says so too */
+			conn_close(b, c, SVMBIND_REVOKED_EXIT, true);
+			continue;
+		}
+		if (ev == SB_EV_EXEC && c->bound &&
+		    (c->witness < 0 || !sb_witness_alive(c->witness))) {
+			pr_debug("broker: pid %d exec'd: revoking PASID %u", (int)c->pid, c->pasid);
+			revoke_bond(b, c, SVMBIND_REVOKED_EXEC, true);
+		} else if (ev == SB_EV_CREDS && (b->flags & SVMBIND_BROKER_REVOKE_ON_CREDS) &&
+			   creds_recheck(b, c)) {
+			pr_info("broker: pid %d changed credentials and the policy refuses it now: "
+				"revoking%s", (int)c->pid, c->bound ? " its bond" : "");
+			revoke_bond(b, c, SVMBIND_REVOKED_CREDS, true);
+			conn_close(b, c, SVMBIND_REVOKED_CREDS, false);
+		}
+	}
+}
+
+/*
+ * The kernel handed out a PASID another connection still lists: that bond is
+ * dead (its process exited or exec'd and the broker has not heard yet), or it
+ * is the same address space bound twice (one process, two connections). A
+ * dead one is forgotten without an unbind: unbinding it now would drop the new
+ * bond, which has the same PASID.
+ */
+static void forget_stale(struct svmbind_broker *b, struct conn *c)
+{
+	struct conn *o, *next;
+
+	for (o = b->pasids[c->pasid % PID_BUCKETS]; o; o = next) {
+		next = o->pnext;
+		if (o == c || o->pasid != c->pasid)
+			continue;
+		if (o->pid == c->pid && peer_alive(o) && (o->witness < 0 || sb_witness_alive(o->witness)))
+			continue;	/* the same address space: the kernel counts both */
+		pr_debug("broker: PASID %u of pid %d was handed out again: that bond had ended",
+			 o->pasid, (int)o->pid);
+		struct sbw_msg m = { .type = SBW_REVOKED };
+
+		m.u.revoked.pasid = o->pasid;
+		m.u.revoked.reason = peer_alive(o) ? SVMBIND_REVOKED_EXEC : SVMBIND_REVOKED_EXIT;
+		bond_del(b, o);
+		conn_send(b, o, &m);
+	}
+}
+
+/* ---- requests ---- */
+
+static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	struct sbw_msg r = { .type = SBW_HELLO_OK, .seq = m->seq };
+	struct svmbind_broker_peer peer = { .sz = sizeof(peer) };
+	struct sb_status st;
+	struct ucred pc;
+	socklen_t len = sizeof(pc);
+	unsigned int v = m->u.hello.max_version < SBW_VERSION_MAX ? m->u.hello.max_version : SBW_VERSION_MAX;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->wpid };
+	struct uidrec *ur;
+	int pid, ret;
+
+	if (c->state != C_NEW)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	if (v < m->u.hello.min_version || v < SBW_VERSION_MIN)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_VERSION);
+	if (!c->have_creds)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
+	/* Who connected (SO_PEERCRED, at connect time) must be who speaks (SCM_CREDENTIALS, at send time). */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &pc, &len) || pc.pid != c->cred_pid) {
+		pr_info("broker: the process that connected (pid %d) is not the one that says HELLO (pid %d): "
+			"a socket handed on after connect; refused", (int)pc.pid, (int)c->cred_pid);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
+	}
+	if (b->peerpidfd) {
+		int fd = sb_peer_pidfd(c->fd);
+
+		if (fd >= 0) {
+			if (c->pending_fd >= 0)
+				close(c->pending_fd);
+			c->pending_fd = fd;
+		}
+	}
+	if (c->pending_fd < 0) {
+		pr_info("broker: pid %d sent no pidfd, and this kernel has no SO_PEERPIDFD: refused "
+			"(clients must pass pidfd_open(getpid()) with HELLO)", (int)c->cred_pid);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
+	}
+	c->pidfd = c->pending_fd;
+	c->pending_fd = -1;
+	pid = sb_pidfd_pid(c->pidfd);
+	if (pid == -ESRCH)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
+	if (pid != c->cred_pid) {
+		pr_info("broker: pid %d passed a pidfd that names %d: refused", (int)c->cred_pid, pid);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
+	}
+	if (sb_proc_status(pid, &st) || sb_pidfd_pid(c->pidfd) != pid)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
+	peer.pid = pid;
+	peer.uid = c->cred_uid;
+	peer.gid = c->cred_gid;
+	peer.nr_groups = st.nr_groups;
+	peer.groups = st.groups;
+	ret = sb_policy_check(&b->policy, &peer);
+	if (ret) {
+		pr_info("broker: pid %d (uid %u gid %u) refused by the policy: %s", pid,
+			(unsigned int)peer.uid, (unsigned int)peer.gid, svmbind_strerror(ret));
+		return refuse(b, c, m->seq, ret);
+	}
+	ur = uid_get(b, peer.uid, true);
+	if (!ur)
+		return refuse(b, c, m->seq, -ENOMEM);
+	if (ur->clients >= b->max_clients_uid) {
+		uid_put(b, ur);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS_UID);
+	}
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->pidfd, &ev)) {
+		uid_put(b, ur);
+		return refuse(b, c, m->seq, -errno);
+	}
+	ur->clients++;
+	c->counted = true;
+	c->pid = pid;
+	c->uid = peer.uid;
+	c->gid = peer.gid;
+	c->state = C_READY;
+	hash_add(b, c);
+	r.u.hello_ok.version = (uint16_t)v;
+	r.u.hello_ok.features = (b->pe_state == 1 ? SBW_F_PROCEVENTS : 0) |
+				(b->cap_ptrace ? SBW_F_CAP_SYS_PTRACE : 0) |
+				(b->peerpidfd ? SBW_F_PEERPIDFD : 0);
+	r.u.hello_ok.max_data = SBW_MAX_DATA;
+	pr_debug("broker: client pid %d uid %u gid %u connected", pid, (unsigned int)c->uid,
+		 (unsigned int)c->gid);
+	conn_send(b, c, &r);
+}
+
+static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	struct sbw_msg r = { .type = SBW_BIND_OK, .seq = m->seq };
+	struct uidrec *ur;
+	uint32_t pasid;
+	int ret, w;
+
+	if (c->state != C_READY)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	ret = conn_validate(b, c);
+	if (c->state == C_DEAD)
+		return;
+	if (ret && ret != -SVMBIND_BROKER_ERR_REVOKED)
+		return send_error(b, c, m->seq, ret, false);
+	if (m->u.bind.pid && m->u.bind.pid != (uint32_t)c->pid)
+		pr_warn("broker: pid %d says it is pid %u in its BIND: ignored (identity comes from the kernel)",
+			(int)c->pid, m->u.bind.pid);
+	if (c->bound)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_ALREADY_BOUND, false);
+	if (b->nr_bonds >= b->max_bonds)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS, false);
+	ur = uid_get(b, c->uid, false);
+	if (ur && ur->bonds >= b->max_bonds_uid)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS_UID, false);
+
+	/* The witness holds the address space the process has now; taken
+	 * before the bind, so an exec in between shows as a dead witness. */
+	w = sb_witness_open(c->pid);
+	if (w < 0)
+		pr_debug("broker: no /proc/%d/mem witness (%s): exec seen through events only",
+			 (int)c->pid, strerror(-w));
+	if (!peer_alive(c)) {
+		if (w >= 0)
+			close(w);
+		conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
+		return;
+	}
+	ret = svmbind_bind_pidfd(b->dev, c->pidfd, &pasid);
+	if (ret) {
+		if (w >= 0)
+			close(w);
+		if (ret == -SVMBIND_ERR_NO_PROCESS && !peer_alive(c)) {
+			conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
+			return;
+		}
+		pr_info("broker: binding pid %d: %s", (int)c->pid, svmbind_strerror(ret));
+		return send_error(b, c, m->seq, ret, false);
+	}
+	c->witness = w;
+	ret = bond_add(b, c, pasid);
+	if (ret) {
+		svm_unbind(b->dev, pasid, 0);
+		if (w >= 0)
+			close(w);
+		c->witness = -1;
+		return send_error(b, c, m->seq, ret, false);
+	}
+	forget_stale(b, c);
+	if (w >= 0 && !sb_witness_alive(w)) {	/* exec'd during the bind */
+		revoke_bond(b, c, SVMBIND_REVOKED_EXEC, false);
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_REVOKED, false);
+	}
+	r.u.bind_ok.pasid = pasid;
+	r.u.bind_ok.pid = (uint32_t)c->pid;
+	pr_debug("broker: bound pid %d: PASID %u", (int)c->pid, pasid);
+	conn_send(b, c, &r);
+}
+
+static void on_unbind(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	struct sbw_msg r = { .type = SBW_UNBIND_OK, .seq = m->seq };
+	int ret;
+
+	if (c->state != C_READY)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	if (!c->bound || c->pasid != m->u.unbind.pasid)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NOT_BOUND, false);
+	ret = svm_unbind(b->dev, c->pasid, 0);
+	if (ret && ret != -SVMBIND_ERR_BOND_GONE)
+		return send_error(b, c, m->seq, ret, false);
+	r.u.unbind_ok.pasid = c->pasid;
+	bond_del(b, c);
+	conn_send(b, c, &r);
+}
+
+static void on_request(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	unsigned char reply[SBW_MAX_DATA];
+	struct sbw_msg r = { .type = SBW_REPLY, .seq = m->seq };
+	struct svmbind_broker_req req = { .sz = sizeof(req) };
+	size_t rlen = sizeof(reply);
+	int ret;
+
+	if (c->state != C_READY)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	if (!b->on_request)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NO_HANDLER, false);
+	ret = conn_validate(b, c);
+	if (c->state == C_DEAD)
+		return;
+	if (ret)
+		return send_error(b, c, m->seq, ret, false);
+	if (!c->bound)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NOT_BOUND, false);
+	req.type = m->u.request.app_type;
+	req.pasid = c->pasid;
+	req.pid = c->pid;
+	req.uid = c->uid;
+	req.gid = c->gid;
+	req.data = m->data;
+	req.len = m->data_len;
+	ret = b->on_request(b->request_arg, &req, reply, &rlen);
+	if (c->state == C_DEAD)
+		return;
+	r.u.reply.status = ret;
+	r.u.reply.app_type = req.type;
+	r.data = reply;
+	r.data_len = (uint32_t)(rlen > sizeof(reply) ? sizeof(reply) : rlen);
+	conn_send(b, c, &r);
+}
+
+static void handle(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	if (c->pending_fd >= 0 && m->type != SBW_HELLO)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PROTOCOL);	/* fds only with HELLO */
+	switch (m->type) {
+	case SBW_HELLO: return on_hello(b, c, m);
+	case SBW_BIND: return on_bind(b, c, m);
+	case SBW_UNBIND: return on_unbind(b, c, m);
+	case SBW_REQUEST: return on_request(b, c, m);
+	default: return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	}
+}
+
+/* ---- input ---- */
+
+/* Ancillary data of one recvmsg: credentials must be there and agree; fds only before HELLO. */
+static int take_cmsgs(struct conn *c, struct msghdr *mh)
+{
+	bool creds = false;
+	int ret = 0;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_RIGHTS) {
+			size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int *fds = (int *)CMSG_DATA(cm);
+
+			for (size_t i = 0; i < n; i++) {
+				int fd;
+
+				memcpy(&fd, &fds[i], sizeof(fd));
+				if (!ret && i == 0 && n == 1 && c->state == C_NEW && c->pending_fd < 0)
+					c->pending_fd = fd;
+				else {
+					close(fd);
+					ret = -SVMBIND_BROKER_ERR_PROTOCOL;
+				}
+			}
+		} else if (cm->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred uc;
+
+			memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+			creds = true;
+			if (c->state == C_NEW && !c->have_creds) {
+				c->cred_pid = uc.pid;
+				c->cred_uid = uc.uid;
+				c->cred_gid = uc.gid;
+				c->have_creds = true;
+			} else if (uc.pid != (c->state == C_NEW ? c->cred_pid : c->pid)) {
+				if (!ret)
+					ret = -SVMBIND_BROKER_ERR_IDENTITY;
+				pr_info("broker: a message on pid %d's connection was sent by pid %d "
+					"(forked or handed on after connect): dropping the connection",
+					(int)(c->state == C_NEW ? c->cred_pid : c->pid), (int)uc.pid);
+			}
+		}
+	}
+	if (mh->msg_flags & MSG_CTRUNC)
+		ret = ret ? ret : -SVMBIND_BROKER_ERR_PROTOCOL;
+	if (!creds && !ret)
+		ret = -SVMBIND_BROKER_ERR_IDENTITY;
+	return ret;
+}
+
+static void conn_read(struct svmbind_broker *b, struct conn *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+
+	for (int round = 0; round < 16 && c->state != C_DEAD; round++) {
+		struct iovec iov = { c->in + c->in_len, c->in_need - c->in_len };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int ret;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+			return;
+		}
+		if (n == 0) {	/* end of file: its credentials say nothing */
+			conn_close(b, c, SVMBIND_REVOKED_DISCONNECT, false);
+			return;
+		}
+		ret = take_cmsgs(c, &mh);
+		if (ret)
+			return refuse(b, c, 0, ret);
+		c->in_len += (uint32_t)n;
+		if (c->in_len == SBW_HDR_LEN && c->in_need == SBW_HDR_LEN) {
+			long total = sbw_frame_len(c->in, c->in_len);
+
+			if (total < 0)
+				return refuse(b, c, 0, (int)total);
+			c->in_need = (uint32_t)total;
+			if (total > IN_SMALL) {
+				unsigned char *big = malloc((size_t)total);
+
+				if (!big)
+					return refuse(b, c, 0, -ENOMEM);
+				memcpy(big, c->in_small, SBW_HDR_LEN);
+				c->in = big;
+			}
+		}
+		if (c->in_len == c->in_need) {
+			struct sbw_msg m;
+			int len = sbw_parse(c->in, c->in_len, &m, NULL);
+
+			if (len <= 0)
+				return refuse(b, c, 0, len ? len : -SVMBIND_BROKER_ERR_PROTOCOL);
+			if (!sbw_from_client(m.type))
+				return refuse(b, c, m.seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+			handle(b, c, &m);
+			if (c->in != c->in_small) {
+				free(c->in);
+				c->in = c->in_small;
+			}
+			c->in_len = 0;
+			c->in_need = SBW_HDR_LEN;
+		}
+	}
+}
+
+/* ---- accept, timer ---- */
+
+static void arm_timer(struct svmbind_broker *b, bool on)
+{
+	unsigned int ms = b->hello_ms / 2 ? b->hello_ms / 2 : 1;
+	struct itimerspec its = { 0 };
+
+	if (on == b->timer_armed)
+		return;
+	if (on) {
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+		its.it_interval = its.it_value;
+	}
+	timerfd_settime(b->timerfd, 0, &its, NULL);
+	b->timer_armed = on;
+}
+
+static void on_timer(struct svmbind_broker *b)
+{
+	uint64_t t = now_ms(), ticks;
+	bool any = false;
+	struct conn *c, *next;
+
+	(void)!read(b->timerfd, &ticks, sizeof(ticks));
+	for (c = b->conns; c; c = next) {
+		next = c->next;
+		if (c->state != C_NEW)
+			continue;
+		if (t >= c->deadline) {
+			pr_debug("broker: a client said no HELLO within %u ms: dropped", b->hello_ms);
+			refuse(b, c, 0, -SVMBIND_BROKER_ERR_TIMEOUT);
+		} else {
+			any = true;
+		}
+	}
+	if (!any)
+		arm_timer(b, false);
+}
+
+static void on_accept(struct svmbind_broker *b)
+{
+	for (int i = 0; i < EVENTS; i++) {
+		int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		struct epoll_event ev;
+		struct conn *c;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				pr_warn("broker: accept: %s: raise RLIMIT_NOFILE (each client takes 2-3 fds)",
+					strerror(errno));
+			return;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+		if (b->nr_conns >= b->max_clients) {
+			struct sbw_msg m = { .type = SBW_ERROR };
+			unsigned char buf[64];
+			int len;
+
+			m.u.error.code = -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS;
+			m.u.error.fatal = 1;
+			len = sbw_encode(&m, buf, sizeof(buf));
+			if (len > 0)
+				(void)!send(fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		c->pidfd = c->witness = c->pending_fd = -1;
+		c->state = C_NEW;
+		c->in = c->in_small;
+		c->in_need = SBW_HDR_LEN;
+		c->wsock = (struct watch){ W_SOCK, c };
+		c->wpid = (struct watch){ W_PIDFD, c };
+		c->deadline = now_ms() + b->hello_ms;
+		ev.events = EPOLLIN;
+		ev.data.ptr = &c->wsock;
+		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			return;
+		}
+		c->next = b->conns;
+		if (b->conns)
+			b->conns->prev = c;
+		b->conns = c;
+		b->nr_conns++;
+		arm_timer(b, true);
+	}
+}
+
+/* ---- public ---- */
+
+int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
+{
+	struct epoll_event evs[EVENTS];
+	int n, handled = 0;
+
+	if (!b)
+		return FAIL(EINVAL);
+	if (getpid() != b->owner)
+		return FAIL(SVMBIND_ERR_FORKED);
+	if (atomic_exchange(&b->stop, false)) {
+		uint64_t v;
+
+		(void)!read(b->stopfd, &v, sizeof(v));
+		return FAIL(ECANCELED);
+	}
+	n = epoll_wait(b->epfd, evs, EVENTS, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? svmbind__ok(0) : KFAIL(errno, errno);
+	pthread_mutex_lock(&b->lock);
+	for (int i = 0; i < n; i++) {
+		struct watch *w = evs[i].data.ptr;
+
+		handled++;
+		switch (w->kind) {
+		case W_LISTEN:
+			on_accept(b);
+			break;
+		case W_STOP:
+			break;
+		case W_TIMER:
+			on_timer(b);
+			break;
+		case W_PROCEV:
+			if (sb_procevents_read(b->pe, on_event, b) < 0) {
+				pr_warn("broker: the process-events connector failed: exec and credential "
+					"changes are now seen at each client's next request only");
+				epoll_ctl(b->epfd, EPOLL_CTL_DEL, sb_procevents_fd(b->pe), NULL);
+				sb_procevents_close(b->pe);
+				b->pe = NULL;
+				b->pe_state = -EIO;
+			}
+			break;
+		case W_SOCK:
+			if (w->c->state == C_DEAD)
+				break;
+			if (evs[i].events & EPOLLOUT)
+				conn_flush(b, w->c);
+			if (w->c->state != C_DEAD && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+				conn_read(b, w->c);
+			break;
+		case W_PIDFD:
+			if (w->c->state == C_READY) {	/* the process exited */
+				pr_debug("broker: pid %d exited", (int)w->c->pid);
+				conn_close(b, w->c, SVMBIND_REVOKED_EXIT, true);
+			}
+			break;
+		}
+	}
+	bury(b);
+	pthread_mutex_unlock(&b->lock);
+	if (atomic_exchange(&b->stop, false)) {
+		uint64_t v;
+
+		(void)!read(b->stopfd, &v, sizeof(v));
+		return FAIL(ECANCELED);
+	}
+	return svmbind__ok(handled);
+}
+
+int svmbind_broker_run(struct svmbind_broker *b)
+{
+	for (;;) {
+		int ret = svmbind_broker_dispatch(b, -1);
+
+		if (ret == -ECANCELED)
+			return svmbind__ok(0);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+void svmbind_broker_stop(struct svmbind_broker *b)
+{
+	uint64_t one = 1;
+	int e = errno;
+
+	atomic_store(&b->stop, true);
+	(void)!write(b->stopfd, &one, sizeof(one));
+	errno = e;
+}
+
+int svmbind_broker_fd(const struct svmbind_broker *b)
+{
+	return b->epfd;
+}
+
+int svmbind_broker_procevents(const struct svmbind_broker *b)
+{
+	return b->pe_state;
+}
+
+size_t svmbind_broker_nr_clients(struct svmbind_broker *b)
+{
+	size_t n;
+
+	pthread_mutex_lock(&b->lock);
+	n = b->nr_conns;
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}
+
+size_t svmbind_broker_nr_bonds(struct svmbind_broker *b)
+{
+	size_t n;
+
+	pthread_mutex_lock(&b->lock);
+	n = b->nr_bonds;
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}
+
+int svmbind_broker_bond(struct svmbind_broker *b, size_t i, struct svmbind_broker_bond *bond)
+{
+	struct svmbind_broker_bond out = { .sz = sizeof(out) };
+
+	if (!b || !bond || !OPTS_VALID(bond, struct svmbind_broker_bond))
+		return FAIL(EINVAL);
+	pthread_mutex_lock(&b->lock);
+	if (i >= b->nr_bonds) {
+		pthread_mutex_unlock(&b->lock);
+		return FAIL(ENOENT);
+	}
+	out.pasid = b->bonds[i]->pasid;
+	out.pid = b->bonds[i]->pid;
+	out.uid = b->bonds[i]->uid;
+	out.gid = b->bonds[i]->gid;
+	pthread_mutex_unlock(&b->lock);
+	memcpy(bond, &out, bond->sz < sizeof(out) ? bond->sz : sizeof(out));
+	bond->sz = out.sz < bond->sz ? bond->sz : out.sz;
+	return svmbind__ok(0);
+}
+
+int svmbind_broker_revoke(struct svmbind_broker *b, uint32_t pasid)
+{
+	int ret = -ENOENT;
+
+	if (!b)
+		return FAIL(EINVAL);
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i < b->nr_bonds; i++) {
+		struct conn *c = b->bonds[i];
+
+		if (c->pasid == pasid) {
+			ret = svm_unbind(b->dev, pasid, 0);
+			if (ret == -SVMBIND_ERR_BOND_GONE || ret == -SVMBIND_ERR_UNKNOWN_PASID)
+				ret = 0;
+			if (!ret) {
+				struct sbw_msg m = { .type = SBW_REVOKED };
+
+				bond_del(b, c);
+				m.u.revoked.pasid = pasid;
+				m.u.revoked.reason = SVMBIND_REVOKED_OWNER;
+				conn_send(b, c, &m);
+			}
+			break;
+		}
+	}
+	bury(b);
+	pthread_mutex_unlock(&b->lock);
+	return ret ? FAIL(-ret) : svmbind__ok(0);
+}
+
+static int watch_add(struct svmbind_broker *b, int fd, struct watch *w, enum watch_kind kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+	w->kind = kind;
+	w->c = NULL;
+	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+void svmbind_broker_free(struct svmbind_broker *b)
+{
+	struct stat st;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (getpid() == b->owner) {
+		while (b->conns)
+			conn_close(b, b->conns, SVMBIND_REVOKED_SHUTDOWN, true);
+	} else {	/* a forked child: close our copies, unbind nothing */
+		for (struct conn *c = b->conns; c; c = c->next) {
+			close(c->fd);
+			if (c->pidfd >= 0)
+				close(c->pidfd);
+			if (c->witness >= 0)
+				close(c->witness);
+			if (c->pending_fd >= 0)
+				close(c->pending_fd);
+		}
+		while (b->conns) {
+			struct conn *c = b->conns;
+
+			b->conns = c->next;
+			conn_free(c);
+		}
+	}
+	bury(b);
+	pthread_mutex_unlock(&b->lock);
+	if (b->path && getpid() == b->owner && !stat(b->path, &st) &&
+	    st.st_dev == b->path_dev && st.st_ino == b->path_ino)
+		unlink(b->path);
+	if (b->pe)
+		sb_procevents_close(b->pe);
+	if (b->lfd >= 0)
+		close(b->lfd);
+	if (b->stopfd >= 0)
+		close(b->stopfd);
+	if (b->timerfd >= 0)
+		close(b->timerfd);
+	if (b->epfd >= 0)
+		close(b->epfd);
+	sb_policy_fini(&b->policy);
+	free(b->bonds);
+	free(b->uids);
+	free(b->path);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+#define KNOWN_FLAGS (SVMBIND_BROKER_ANY_UID | SVMBIND_BROKER_REVOKE_ON_CREDS | \
+		     SVMBIND_BROKER_NO_PROCEVENTS | SVMBIND_BROKER_NO_PEERPIDFD)
+
+int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_opts *opts,
+		       struct svmbind_broker **out)
+{
+	struct svmbind_broker_opts o = { 0 };
+	pthread_mutexattr_t ma;
+	struct svmbind_broker *b;
+	int ret, one = 1;
+
+	if (!dev || !opts || !out || !OPTS_VALID(opts, struct svmbind_broker_opts))
+		return FAIL(EINVAL);
+	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (o.flags & ~KNOWN_FLAGS) {
+		pr_err("broker: unknown flags 0x%x", o.flags & ~KNOWN_FLAGS);
+		return FAIL(EINVAL);
+	}
+	if (!!o.path == !!o.listen_fd || (!o.path && o.listen_fd < 0 &&
+					  o.listen_fd != SVMBIND_BROKER_LISTEN_SYSTEMD)) {
+		pr_err("broker: give either a socket path or an inherited listening fd");
+		return FAIL(EINVAL);
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return FAIL(ENOMEM);
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&b->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	b->dev = dev;
+	b->owner = getpid();
+	b->epfd = b->lfd = b->stopfd = b->timerfd = -1;
+	b->flags = o.flags;
+	b->max_clients = o.max_clients ? o.max_clients : 1024;
+	b->max_clients_uid = o.max_clients_per_uid ? o.max_clients_per_uid : b->max_clients;
+	b->max_bonds = o.max_bonds ? o.max_bonds : b->max_clients;
+	b->max_bonds_uid = o.max_bonds_per_uid ? o.max_bonds_per_uid : b->max_bonds;
+	b->hello_ms = o.hello_timeout_ms ? o.hello_timeout_ms : 5000;
+	b->on_request = o.on_request;
+	b->request_arg = o.request_arg;
+	b->peerpidfd = !(o.flags & SVMBIND_BROKER_NO_PEERPIDFD) && sb_have_peer_pidfd();
+	b->cap_ptrace = svmbind__cap_effective(19 /* CAP_SYS_PTRACE */) == 1;
+	ret = sb_policy_init(&b->policy, &o);
+	if (ret)
+		goto fail;
+	if (o.path) {
+		b->path = strdup(o.path);
+		if (!b->path) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		ret = sb_listen_path(o.path, o.mode ? o.mode : 0660, &b->path_dev, &b->path_ino);
+		if (ret < 0) {
+			free(b->path);
+			b->path = NULL;
+			goto fail;
+		}
+	} else if (o.listen_fd == SVMBIND_BROKER_LISTEN_SYSTEMD) {
+		ret = sb_listen_systemd();
+	} else {
+		ret = sb_listen_inherited(o.listen_fd);
+	}
+	if (ret < 0)
+		goto fail;
+	b->lfd = ret;
+	/* Accepted sockets inherit SO_PASSCRED: credentials ride on every message from the first. */
+	setsockopt(b->lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	b->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (b->epfd < 0 || b->stopfd < 0 || b->timerfd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if ((ret = watch_add(b, b->lfd, &b->wlisten, W_LISTEN)) ||
+	    (ret = watch_add(b, b->stopfd, &b->wstop, W_STOP)) ||
+	    (ret = watch_add(b, b->timerfd, &b->wtimer, W_TIMER)))
+		goto fail;
+	if (o.flags & SVMBIND_BROKER_NO_PROCEVENTS) {
+		b->pe_state = -ECANCELED;
+	} else {
+		ret = sb_procevents_open(&b->pe);
+		if (!ret)
+			ret = watch_add(b, sb_procevents_fd(b->pe), &b->wprocev, W_PROCEV);
+		if (ret) {
+			sb_procevents_close(b->pe);
+			b->pe = NULL;
+			b->pe_state = ret;
+			pr_info("broker: no process-events connector (%s%s): exec and credential changes "
+				"are seen at each client's next request, not as they happen; exit is "
+				"always seen (pidfd)", strerror(-ret),
+				ret == -EPERM ? ": needs CAP_NET_ADMIN" :
+				ret == -EOPNOTSUPP ? ": built without libnl-3" : "");
+		} else {
+			b->pe_state = 1;
+		}
+	}
+	pr_debug("broker: serving %s on %s (identity: %s)", svmbind_device_name(dev),
+		 o.path ? o.path : "an inherited socket",
+		 b->peerpidfd ? "SO_PEERPIDFD" : "SCM_CREDENTIALS + client pidfd");
+	*out = b;
+	return svmbind__ok(0);
+fail:
+	if (b->path)
+		unlink(b->path);
+	b->owner = -1;	/* nothing to unbind */
+	svmbind_broker_free(b);
+	return FAIL(-ret);
+}

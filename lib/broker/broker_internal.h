@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/* Private to the broker and client (lib/broker/). */
+#ifndef SVMBIND_BROKER_INTERNAL_H
+#define SVMBIND_BROKER_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <svmbind/broker.h>
+
+#include "../internal.h"
+#include "wire.h"
+
+/* ---- kernel-verified identity (peer.c) ---- */
+
+/* The pid a pidfd names, in our pid namespace: > 0, or -ESRCH (the process
+ * has exited), -EXDEV (outside our pid namespace), -EBADF (not a pidfd). */
+HIDDEN int sb_pidfd_pid(int pidfd);
+HIDDEN int sb_pidfd_open(pid_t pid);			/* fd or -errno */
+HIDDEN int sb_peer_pidfd(int sock);			/* SO_PEERPIDFD: fd or -errno */
+HIDDEN bool sb_have_peer_pidfd(void);			/* probed once */
+/* /proc/PID/mem opened now: it holds the address space PID has now. */
+HIDDEN int sb_witness_open(pid_t pid);
+/* 1 while the witnessed address space lives, 0 once it is gone (exit, exec). */
+HIDDEN int sb_witness_alive(int fd);
+
+enum { SB_MAX_GROUPS = 64 };
+struct sb_status {
+	uid_t uid[4];		/* real, effective, saved, fs */
+	gid_t gid[4];
+	uint32_t nr_groups;
+	gid_t groups[SB_MAX_GROUPS];
+};
+HIDDEN int sb_proc_status(pid_t pid, struct sb_status *st);	/* 0 or -errno */
+/* Would the kernel's PTRACE_MODE_ATTACH_REALCREDS credential part let us at
+ * a process with these credentials (same real uid/gid as all of its ids,
+ * or our CAP_SYS_PTRACE)? Yama and dumpability are not judged here. */
+HIDDEN bool sb_creds_ptraceable(const struct sb_status *st);
+
+/* ---- policy (policy.c) ---- */
+
+struct sb_policy {
+	uint32_t flags;
+	uid_t self_uid;
+	uid_t *uids;
+	gid_t *gids;
+	uint32_t nr_uids, nr_gids;
+	svmbind_broker_policy_fn fn;
+	void *arg;
+};
+HIDDEN int sb_policy_init(struct sb_policy *p, const struct svmbind_broker_opts *o);
+HIDDEN void sb_policy_fini(struct sb_policy *p);
+/* 0, or -SVMBIND_BROKER_ERR_UID_DENIED / _GID_DENIED / the callback's code. */
+HIDDEN int sb_policy_check(const struct sb_policy *p, const struct svmbind_broker_peer *peer);
+
+/* ---- listening socket (listen.c) ---- */
+
+/* A listening, non-blocking, close-on-exec socket; *created set when we made path. */
+HIDDEN int sb_listen_path(const char *path, unsigned int mode, dev_t *dev, ino_t *ino);
+HIDDEN int sb_listen_inherited(int fd);
+HIDDEN int sb_listen_systemd(void);
+
+/* ---- process events (procevents.c) ---- */
+
+struct sb_procevents;
+enum sb_event { SB_EV_EXEC = 1, SB_EV_CREDS = 2, SB_EV_EXIT = 3 };
+typedef void (*sb_event_fn)(void *arg, enum sb_event ev, pid_t tgid);
+/* 0 and *out, or the reason it cannot be had (-EPERM, -EOPNOTSUPP, ...). */
+HIDDEN int sb_procevents_open(struct sb_procevents **out);
+HIDDEN int sb_procevents_fd(struct sb_procevents *pe);
+/* Read what is pending; call fn for each event. 0, or -errno (then close it). */
+HIDDEN int sb_procevents_read(struct sb_procevents *pe, sb_event_fn fn, void *arg);
+HIDDEN void sb_procevents_close(struct sb_procevents *pe);
+
+#endif

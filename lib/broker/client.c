@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/* The broker's client (process B): connect, introduce ourselves, bind, ask, unbind. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker_internal.h"
+
+#ifndef PR_SET_PTRACER
+#define PR_SET_PTRACER 0x59616d61
+#endif
+
+struct svmbind_client {
+	pthread_mutex_t lock;
+	int fd;
+	pid_t owner;			/* the process that connected */
+	pid_t broker_pid;
+	uint32_t flags, features, seq;
+	int timeout_ms;
+	bool bound, revoked_pending;
+	uint32_t pasid, revoke_reason;
+	uint32_t in_len;
+	unsigned char in[SBW_MAX_MSG];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int send_all(int fd, const void *buf, size_t len, int pidfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pidfd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
+	}
+	while (len) {
+		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE || errno == ECONNRESET)
+				return -SVMBIND_BROKER_ERR_DISCONNECTED;
+			return -errno;
+		}
+		iov.iov_base = (char *)iov.iov_base + n;
+		iov.iov_len -= (size_t)n;
+		len -= (size_t)n;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	}
+	return 0;
+}
+
+static int send_msg(struct svmbind_client *cl, struct sbw_msg *m, int pidfd)
+{
+	unsigned char buf[SBW_MAX_MSG];
+	int len;
+
+	m->seq = ++cl->seq;
+	if (!m->seq)
+		m->seq = ++cl->seq;
+	len = sbw_encode(m, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	return send_all(cl->fd, buf, (size_t)len, pidfd);
+}
+
+/* Read one message into *m, waiting until @deadline (ms, -1: forever). */
+static int recv_msg(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadline)
+{
+	for (;;) {
+		size_t need = SBW_HDR_LEN;
+		int ret;
+
+		if (cl->in_len) {
+			ret = sbw_parse(cl->in, cl->in_len, m, &need);
+			if (ret < 0)
+				return ret;
+			if (ret > 0) {
+				/* consumed later by the caller: keep the bytes until then */
+				return ret;
+			}
+		}
+		if (need > sizeof(cl->in))
+			return -SVMBIND_BROKER_ERR_TOO_BIG;
+		struct pollfd p = { .fd = cl->fd, .events = POLLIN };
+		int64_t rest = deadline < 0 ? -1 : deadline - now_ms();
+
+		ret = poll(&p, 1, deadline < 0 ? -1 : rest < 0 ? 0 : (int)rest);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (ret == 0)
+			return -SVMBIND_BROKER_ERR_TIMEOUT;
+		ssize_t n = recv(cl->fd, cl->in + cl->in_len, need - cl->in_len, MSG_DONTWAIT);
+
+		if (n == 0)
+			return -SVMBIND_BROKER_ERR_DISCONNECTED;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			if (errno == ECONNRESET)
+				return -SVMBIND_BROKER_ERR_DISCONNECTED;
+			return -errno;
+		}
+		cl->in_len += (uint32_t)n;
+	}
+}
+
+static void consume(struct svmbind_client *cl, int len)
+{
+	memmove(cl->in, cl->in + len, cl->in_len - (uint32_t)len);
+	cl->in_len -= (uint32_t)len;
+}
+
+static void note_revoked(struct svmbind_client *cl, const struct sbw_msg *m)
+{
+	if (cl->bound && m->u.revoked.pasid == cl->pasid) {
+		cl->bound = false;
+		cl->revoked_pending = true;
+		cl->revoke_reason = m->u.revoked.reason;
+		pr_info("broker client: our bond (PASID %u) was revoked, reason %u",
+			m->u.revoked.pasid, m->u.revoked.reason);
+	}
+}
+
+/* Wait for the answer to @seq: @want, or ERROR. Notices on the way are noted. */
+static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, struct sbw_msg *m,
+		      void *data, size_t *data_len)
+{
+	int64_t deadline = cl->timeout_ms < 0 ? -1 : now_ms() + cl->timeout_ms;
+
+	for (;;) {
+		int len = recv_msg(cl, m, deadline), ret = 0;
+
+		if (len < 0)
+			return len;
+		if (m->type == SBW_REVOKED) {
+			note_revoked(cl, m);
+			consume(cl, len);
+			continue;
+		}
+		if (m->type == SBW_ERROR && (m->seq == seq || m->seq == 0)) {
+			ret = m->u.error.code;
+		} else if (m->type == want && m->seq == seq) {
+			if (data && data_len) {
+				size_t n = m->data_len < *data_len ? m->data_len : *data_len;
+
+				memcpy(data, m->data, n);
+				*data_len = m->data_len;
+			} else if (data_len) {
+				*data_len = m->data_len;
+			}
+		} else {
+			ret = -SVMBIND_BROKER_ERR_PROTOCOL;
+		}
+		consume(cl, len);
+		return ret;
+	}
+}
+
+static int check_owner(struct svmbind_client *cl)
+{
+	return getpid() == cl->owner ? 0 : -SVMBIND_ERR_FORKED;
+}
+
+int svmbind_client_connect(const char *path, const struct svmbind_client_opts *opts,
+			   struct svmbind_client **out)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct svmbind_client *cl;
+	struct sbw_msg m = { .type = SBW_HELLO };
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	int ret, pidfd;
+
+	if (!path || !out || !OPTS_VALID(opts, struct svmbind_client_opts))
+		return FAIL(EINVAL);
+	if (strlen(path) >= sizeof(a.sun_path))
+		return FAIL(ENAMETOOLONG);
+	strcpy(a.sun_path, path);
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return FAIL(ENOMEM);
+	pthread_mutex_init(&cl->lock, NULL);
+	cl->owner = getpid();
+	cl->flags = OPTS_GET(opts, flags, 0);
+	cl->timeout_ms = OPTS_GET(opts, timeout_ms, 0);
+	if (!cl->timeout_ms)
+		cl->timeout_ms = 30000;
+	cl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cl->fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (connect(cl->fd, (struct sockaddr *)&a, sizeof(a))) {
+		ret = -errno;
+		pr_err("broker client: connect %s: %s%s", path, strerror(-ret),
+		       ret == -ENOENT || ret == -ECONNREFUSED ? " (is the broker running?)" :
+		       ret == -EACCES ? " (the socket's mode or group does not let us in)" : "");
+		goto fail;
+	}
+	if (!getsockopt(cl->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
+		cl->broker_pid = uc.pid;
+	pidfd = sb_pidfd_open(getpid());
+	if (pidfd < 0) {
+		ret = pidfd;
+		pr_err("broker client: pidfd_open: %s (Linux 5.3 or later is needed)", strerror(-ret));
+		goto fail;
+	}
+	m.u.hello.min_version = SBW_VERSION_MIN;
+	m.u.hello.max_version = SBW_VERSION_MAX;
+	ret = send_msg(cl, &m, pidfd);
+	close(pidfd);
+	if (ret)
+		goto fail;
+	ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
+	if (ret) {
+		pr_err("broker client: the broker at %s refused us: %s", path, svmbind_strerror(ret));
+		goto fail;
+	}
+	cl->features = m.u.hello_ok.features;
+	*out = cl;
+	return svmbind__ok(0);
+fail:
+	if (cl->fd >= 0)
+		close(cl->fd);
+	pthread_mutex_destroy(&cl->lock);
+	free(cl);
+	return FAIL(-ret);
+}
+
+void svmbind_client_close(struct svmbind_client *cl)
+{
+	if (!cl)
+		return;
+	close(cl->fd);
+	pthread_mutex_destroy(&cl->lock);
+	free(cl);
+}
+
+int svmbind_client_fd(const struct svmbind_client *cl)
+{
+	return cl->fd;
+}
+
+pid_t svmbind_client_broker_pid(const struct svmbind_client *cl)
+{
+	return cl->broker_pid;
+}
+
+/* Is @pid one of our ancestors? */
+static bool is_ancestor(pid_t pid)
+{
+	pid_t p = getppid();
+
+	for (int depth = 0; p > 1 && depth < 64; depth++) {
+		char path[64], buf[1024], *s;
+
+		if (p == pid)
+			return true;
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)p);
+		FILE *f = fopen(path, "re");
+
+		if (!f)
+			return false;
+		s = NULL;
+		while (fgets(buf, sizeof(buf), f))
+			if (!strncmp(buf, "PPid:", 5)) {
+				s = buf + 5;
+				break;
+			}
+		fclose(f);
+		if (!s)
+			return false;
+		p = (pid_t)strtol(s, NULL, 10);
+	}
+	return p == pid;
+}
+
+/* What Yama asks before the broker may bind us: 0 nothing, 1 name it our tracer, or a refusal. */
+static int yama_plan(struct svmbind_client *cl)
+{
+	int scope = svmbind__ptrace_scope();
+
+	if (scope < 0 || scope == 0)
+		return 0;
+	if (scope == 3) {
+		pr_err("broker client: Yama ptrace_scope is 3: no process may bind another's address "
+		       "space until reboot (set kernel.yama.ptrace_scope below 3 at boot)");
+		return -SVMBIND_BROKER_ERR_YAMA;
+	}
+	if (scope == 2) {
+		if (cl->features & SBW_F_CAP_SYS_PTRACE)
+			return 0;
+		pr_err("broker client: Yama ptrace_scope is 2: only a broker with CAP_SYS_PTRACE may bind "
+		       "us, and this one has not (give the broker CAP_SYS_PTRACE, or set the scope to 1)");
+		return -SVMBIND_BROKER_ERR_YAMA;
+	}
+	if (cl->flags & SVMBIND_CLIENT_NO_PTRACER || (cl->features & SBW_F_CAP_SYS_PTRACE))
+		return 0;
+	if (!cl->broker_pid) {
+		pr_err("broker client: Yama ptrace_scope is 1 and the broker is outside our pid "
+		       "namespace: we cannot name it our tracer (run it in our namespace, or give it CAP_SYS_PTRACE)");
+		return -SVMBIND_BROKER_ERR_YAMA;
+	}
+	return is_ancestor(cl->broker_pid) ? 0 : 1;
+}
+
+int svmbind_client_bind(struct svmbind_client *cl, uint32_t *pasid)
+{
+	struct sbw_msg m = { .type = SBW_BIND };
+	int ret, plan;
+
+	if (!cl || !pasid)
+		return FAIL(EINVAL);
+	ret = check_owner(cl);
+	if (ret)
+		return FAIL(-ret);
+	pthread_mutex_lock(&cl->lock);
+	plan = yama_plan(cl);
+	if (plan < 0) {
+		ret = plan;
+		goto out;
+	}
+	if (plan == 1)
+		pr_info("broker client: Yama ptrace_scope is 1 and the broker (pid %d) is not our ancestor: "
+			"naming it our tracer for the bind", (int)cl->broker_pid);
+	if (plan == 1 && prctl(PR_SET_PTRACER, (unsigned long)cl->broker_pid, 0, 0, 0)) {
+		ret = -errno;
+		pr_err("broker client: prctl(PR_SET_PTRACER, %d): %s", (int)cl->broker_pid, strerror(-ret));
+		goto out;
+	}
+	m.u.bind.pid = 0;	/* the broker takes our identity from the kernel */
+	ret = send_msg(cl, &m, -1);
+	if (!ret)
+		ret = wait_reply(cl, cl->seq, SBW_BIND_OK, &m, NULL, NULL);
+	if (plan == 1)
+		prctl(PR_SET_PTRACER, 0, 0, 0, 0);	/* the bond is made: no tracer needed any more */
+	if (!ret) {
+		cl->bound = true;
+		cl->revoked_pending = false;
+		cl->pasid = m.u.bind_ok.pasid;
+		*pasid = cl->pasid;
+	} else if (ret == -SVMBIND_ERR_PTRACE_DENIED) {
+		pr_err("broker client: the broker (pid %d) may not bind us: the ptrace check refused "
+		       "(it needs our real uid and gid, or CAP_SYS_PTRACE; Yama scope %d)",
+		       (int)cl->broker_pid, svmbind__ptrace_scope());
+	} else if (ret == -SVMBIND_ERR_NO_SVM_BIND) {
+		pr_err("broker client: the broker's device has no SVM bind in this kernel "
+		       "(VFIO_DEVICE_BIND_TASK is not in mainline Linux; it needs the seed patch or a provider driver)");
+	}
+out:
+	pthread_mutex_unlock(&cl->lock);
+	return ret ? FAIL(-ret) : svmbind__ok(0);
+}
+
+int svmbind_client_unbind(struct svmbind_client *cl)
+{
+	struct sbw_msg m = { .type = SBW_UNBIND };
+	int ret;
+
+	if (!cl)
+		return FAIL(EINVAL);
+	ret = check_owner(cl);
+	if (ret)
+		return FAIL(-ret);
+	pthread_mutex_lock(&cl->lock);
+	if (!cl->bound) {
+		ret = cl->revoked_pending ? -SVMBIND_BROKER_ERR_REVOKED : -SVMBIND_BROKER_ERR_NOT_BOUND;
+		cl->revoked_pending = false;
+		goto out;
+	}
+	m.u.unbind.pasid = cl->pasid;
+	ret = send_msg(cl, &m, -1);
+	if (!ret)
+		ret = wait_reply(cl, cl->seq, SBW_UNBIND_OK, &m, NULL, NULL);
+	if (!ret || ret == -SVMBIND_BROKER_ERR_NOT_BOUND)
+		cl->bound = false;
+	if (ret == -SVMBIND_BROKER_ERR_NOT_BOUND && cl->revoked_pending)
+		ret = -SVMBIND_BROKER_ERR_REVOKED;
+out:
+	pthread_mutex_unlock(&cl->lock);
+	return ret ? FAIL(-ret) : svmbind__ok(0);
+}
+
+int svmbind_client_request(struct svmbind_client *cl, uint32_t type, const void *data, size_t len,
+			   void *reply, size_t *reply_len, int32_t *status)
+{
+	struct sbw_msg m = { .type = SBW_REQUEST };
+	size_t dummy = 0;
+	int ret;
+
+	if (!cl || len > SBW_MAX_DATA || (len && !data))
+		return FAIL(EINVAL);
+	ret = check_owner(cl);
+	if (ret)
+		return FAIL(-ret);
+	pthread_mutex_lock(&cl->lock);
+	if (!cl->bound && cl->revoked_pending) {
+		ret = -SVMBIND_BROKER_ERR_REVOKED;
+		goto out;
+	}
+	m.u.request.app_type = type;
+	m.data = data;
+	m.data_len = (uint32_t)len;
+	ret = send_msg(cl, &m, -1);
+	if (!ret)
+		ret = wait_reply(cl, cl->seq, SBW_REPLY, &m, reply, reply_len ? reply_len : &dummy);
+	if (!ret && status)
+		*status = m.u.reply.status;
+	if (ret == -SVMBIND_BROKER_ERR_REVOKED)
+		cl->revoked_pending = false;	/* told now */
+out:
+	pthread_mutex_unlock(&cl->lock);
+	return ret ? FAIL(-ret) : svmbind__ok(0);
+}
+
+int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *reason)
+{
+	int64_t deadline;
+	int ret = 0;
+
+	if (!cl)
+		return FAIL(EINVAL);
+	ret = check_owner(cl);
+	if (ret)
+		return FAIL(-ret);
+	pthread_mutex_lock(&cl->lock);
+	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	while (!cl->revoked_pending) {
+		struct sbw_msg m;
+		int len = recv_msg(cl, &m, deadline);
+
+		if (len == -SVMBIND_BROKER_ERR_TIMEOUT) {
+			ret = 0;
+			break;
+		}
+		if (len < 0) {
+			ret = len;
+			break;
+		}
+		consume(cl, len);
+		if (m.type == SBW_REVOKED)
+			note_revoked(cl, &m);
+		else if (m.type == SBW_ERROR && m.u.error.fatal)
+			ret = m.u.error.code;
+		else
+			ret = -SVMBIND_BROKER_ERR_PROTOCOL;
+		if (ret)
+			break;
+	}
+	if (!ret && cl->revoked_pending) {
+		cl->revoked_pending = false;
+		if (reason)
+			*reason = cl->revoke_reason;
+		ret = 1;
+	}
+	pthread_mutex_unlock(&cl->lock);
+	return ret < 0 ? FAIL(-ret) : svmbind__ok(ret);
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+#ifndef BROKER_TESTS_H
+#define BROKER_TESTS_H
+#include <check.h>
+void add_identity_tests(Suite *s);
+void add_revoke_tests(Suite *s);
+void add_policy_tests(Suite *s);
+void add_protocol_tests(Suite *s);
+void add_stress_tests(Suite *s);
+/* the exec successor: main() runs it when argv[1] is "--successor" */
+int successor_main(int argc, char **argv);
+#endif
