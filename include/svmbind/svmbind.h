@@ -404,8 +404,10 @@ enum svmbind_dma_flags {
  *   - -EEXIST: the IOVA range overlaps a mapping;
  *   - -ENOSPC: the container holds vfio_iommu_type1's dma_entry_limit mappings already;
  *   - -EFAULT: @p vaddr is not mapped in this process;
+ *   - -EOPNOTSUPP: a no-IOMMU container (VFIO_NOIOMMU_IOMMU): the device
+ *     reaches physical addresses, nothing is translated (library);
  *   - -SVMBIND_ERR_FORKED: @p ctx was inherited through fork();
- *   - any other errno of VFIO_IOMMU_MAP_DMA.
+ *   - any other errno of VFIO_IOMMU_MAP_DMA, or on iommufd of IOMMU_IOAS_MAP.
  */
 SVMBIND_API int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova,
 				uint64_t size, uint32_t flags);
@@ -419,8 +421,9 @@ SVMBIND_API int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t i
  *   - -EINVAL: @p ctx is NULL or no device open yet (library); from the
  *     kernel: misaligned, or the range splits a mapping;
  *   - -ENOENT: the kernel unmapped nothing (no mapping in the range);
+ *   - -EOPNOTSUPP: a no-IOMMU container (library);
  *   - -SVMBIND_ERR_FORKED: @p ctx was inherited through fork();
- *   - any other errno of VFIO_IOMMU_UNMAP_DMA.
+ *   - any other errno of VFIO_IOMMU_UNMAP_DMA, or on iommufd of IOMMU_IOAS_UNMAP.
  */
 SVMBIND_API int svmbind_dma_unmap(struct svmbind_ctx *ctx, uint64_t iova, uint64_t size);
 

@@ -18,9 +18,31 @@
 
 #define IOMMUFD_NODE "/dev/iommu"
 
+/* No-IOMMU devices have no cdev unless CONFIG_IOMMUFD_NOIOMMU: with vfio's
+ * unsafe no-IOMMU mode on, the automatic choice stays with the container. */
+static bool noiommu_mode_on(void)
+{
+	char buf[8];
+
+	return svmbind__read_text("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+				  buf, sizeof(buf)) > 0 && (buf[0] == 'Y' || buf[0] == '1');
+}
+
 bool svmbind__iommufd_available(void)
 {
-	return access(IOMMUFD_NODE, F_OK) == 0;
+	return access(IOMMUFD_NODE, F_OK) == 0 && !noiommu_mode_on();
+}
+
+/* Is @bdf's group a no-IOMMU one (/dev/vfio/noiommu-N)? */
+static bool in_noiommu_group(const char *bdf)
+{
+	char path[48];
+	int num = svmbind__device_group(bdf);
+
+	if (num < 0)
+		return false;
+	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%d", num);
+	return access(path, F_OK) == 0;
 }
 
 static int iommufd_ctx_init(struct svmbind_ctx *ctx, int given)
@@ -94,6 +116,12 @@ static int open_cdev(struct svmbind_device *dev)
 		ret = svmbind__explain_device(dev->name);	/* missing, or not on VFIO */
 		if (ret)
 			return ret;
+		if (in_noiommu_group(dev->name)) {
+			pr_err("%s: a no-IOMMU device has no VFIO cdev (that needs "
+			       "CONFIG_IOMMUFD_NOIOMMU): use the legacy container "
+			       "(SVMBIND_BACKEND_LEGACY or _AUTO)", dev->name);
+			return FAIL(SVMBIND_ERR_NO_VFIO_CDEV);
+		}
 		pr_err("%s: no VFIO device cdev in sysfs (vfio-dev/): this kernel lacks "
 		       "CONFIG_VFIO_DEVICE_CDEV; use the legacy container (SVMBIND_BACKEND_LEGACY "
 		       "or _AUTO)", dev->name);

@@ -380,6 +380,11 @@ static int legacy_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova, u
 		pr_err("svmbind_dma_map: the container has no IOMMU type yet: open a device first");
 		return FAIL(EINVAL);
 	}
+	if (ctx->iommu_type == VFIO_NOIOMMU_IOMMU) {
+		pr_err("svmbind_dma_map: a no-IOMMU container translates nothing: the device "
+		       "reaches physical addresses, so there is no IOVA to map");
+		return FAIL(EOPNOTSUPP);
+	}
 	if (flags & SVMBIND_DMA_READ)
 		map.flags |= VFIO_DMA_MAP_FLAG_READ;
 	if (flags & SVMBIND_DMA_WRITE)
@@ -404,6 +409,10 @@ static int legacy_dma_unmap(struct svmbind_ctx *ctx, uint64_t iova, uint64_t siz
 	if (!ctx->iommu_type) {
 		pr_err("svmbind_dma_unmap: the container has no IOMMU type yet: open a device first");
 		return FAIL(EINVAL);
+	}
+	if (ctx->iommu_type == VFIO_NOIOMMU_IOMMU) {
+		pr_err("svmbind_dma_unmap: a no-IOMMU container maps nothing");
+		return FAIL(EOPNOTSUPP);
 	}
 	if (ioctl(ctx->fd, VFIO_IOMMU_UNMAP_DMA, &unmap)) {
 		err = errno;

@@ -46,11 +46,30 @@ long tu_param(const char *name)
 	return v;
 }
 
+int tu_ctx_opts(struct svmbind_ctx_opts *o)
+{
+	const char *want = getenv("SVMBIND_TEST_BACKEND");
+
+	*o = (struct svmbind_ctx_opts){ .sz = sizeof(*o) };
+	if (!want || !*want)
+		return 0;
+	if (!strcmp(want, "legacy"))
+		o->backend = SVMBIND_BACKEND_LEGACY;
+	else if (!strcmp(want, "iommufd"))
+		o->backend = SVMBIND_BACKEND_IOMMUFD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 struct svmbind_ctx *tu_ctx(void)
 {
+	struct svmbind_ctx_opts o;
 	struct svmbind_ctx *ctx = NULL;
 
-	ck_ok(svmbind_ctx_new(NULL, &ctx));
+	ck_assert_msg(!tu_ctx_opts(&o), "SVMBIND_TEST_BACKEND=%s: use legacy or iommufd",
+		      getenv("SVMBIND_TEST_BACKEND"));
+	ck_ok(svmbind_ctx_new(&o, &ctx));
 	return ctx;
 }
 

@@ -34,7 +34,11 @@ void tu_clear_log(void);
 /* A provider parameter (svmref_uapi.h) read through the lab; ck_assert on failure. */
 long tu_param(const char *name);
 
-/* Open a context and a lab device; ck_assert on failure. */
+/* Options for the path the suite runs on: SVMBIND_TEST_BACKEND=legacy|iommufd,
+ * unset: the library's choice. 0, or -EINVAL for another value. */
+int tu_ctx_opts(struct svmbind_ctx_opts *o);
+
+/* Open a context (on that path) and a lab device; ck_assert on failure. */
 struct svmbind_ctx *tu_ctx(void);
 struct svmbind_device *tu_open(struct svmbind_ctx *ctx, const char *name);
 

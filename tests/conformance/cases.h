@@ -16,7 +16,9 @@ enum need {
 	NEED_IOMMUFD = 1 << 4,	/* the kernel has /dev/iommu and VFIO cdevs */
 	NEED_NO_IOMMUFD = 1 << 5,	/* the kernel has no /dev/iommu */
 	NEED_STOCK = 1 << 6,	/* the lab devices are on stock vfio-pci */
-	NEED_LAST = 1 << 7,	/* changes the lab for good (Yama 3): runs last */
+	NEED_LEGACY = 1 << 7,	/* the suite runs on the legacy container (see tu_ctx()) */
+	NEED_NOIOMMU = 1 << 8,	/* vfio's unsafe no-IOMMU mode is on (the VM's --noiommu boot) */
+	NEED_LAST = 1 << 15,	/* changes the lab for good (Yama 3): runs last */
 };
 
 struct registry;

@@ -260,11 +260,11 @@ END_TEST
 
 void cases_device(struct registry *r)
 {
-	reg(r, "device", context_starts_with_no_iommu_type, 0);
-	reg(r, "device", open_sets_type1v2_and_reads_device_info, 0);
-	reg(r, "device", open_close_open_sets_the_iommu_type_again, 0);
-	reg(r, "device", two_devices_in_one_group_share_the_group_fd, 0);
-	reg(r, "device", two_groups_share_one_container, 0);
+	reg(r, "device", context_starts_with_no_iommu_type, NEED_LEGACY);
+	reg(r, "device", open_sets_type1v2_and_reads_device_info, NEED_LEGACY);
+	reg(r, "device", open_close_open_sets_the_iommu_type_again, NEED_LEGACY);
+	reg(r, "device", two_devices_in_one_group_share_the_group_fd, NEED_LEGACY);
+	reg(r, "device", two_groups_share_one_container, NEED_LEGACY);
 	reg(r, "device", second_context_gets_group_busy, 0);
 	reg(r, "device", group_with_a_kernel_driver_member_is_not_viable_and_named, NEED_DRIVERS);
 	reg(r, "device", device_on_no_driver_is_not_vfio, NEED_DRIVERS);

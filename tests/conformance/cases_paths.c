@@ -45,10 +45,14 @@ static void cdev_path(const char *bdf, char *out, size_t len)
 
 START_TEST(auto_takes_iommufd_where_the_kernel_has_it)
 {
-	struct svmbind_ctx *ctx = tu_ctx();
+	struct svmbind_sys_probe p = { .sz = sizeof(p) };
+	struct svmbind_ctx *ctx = NULL;
 
-	ck_assert_int_eq(svmbind_ctx_backend(ctx),
-			 access("/dev/iommu", F_OK) == 0 ? SVMBIND_BACKEND_IOMMUFD : SVMBIND_BACKEND_LEGACY);
+	ck_ok(svmbind_probe_system(&p, 0));
+	ck_ok(svmbind_ctx_new(NULL, &ctx));
+	/* no-IOMMU devices have no cdev: with that mode on, the container it is */
+	ck_assert_int_eq(svmbind_ctx_backend(ctx), p.iommufd == 1 && p.noiommu_mode != 1 ?
+			 SVMBIND_BACKEND_IOMMUFD : SVMBIND_BACKEND_LEGACY);
 	svmbind_ctx_free(ctx);
 }
 END_TEST
@@ -258,6 +262,76 @@ START_TEST(the_device_probe_reads_the_iommu_through_iommufd)
 }
 END_TEST
 
+
+/* ---- no-IOMMU mode (the VM's --noiommu boot: no IOMMU, vfio's unsafe mode on) ---- */
+
+START_TEST(a_no_iommu_group_opens_through_the_container_with_the_noiommu_type)
+{
+	struct svmbind_ctx *ctx = tu_ctx();
+	struct svmbind_device *dev = tu_open(ctx, lab_dev(2));
+	char node[48];
+
+	ck_assert_int_eq(svmbind_ctx_backend(ctx), SVMBIND_BACKEND_LEGACY);
+	ck_assert_int_eq(svmbind_ctx_iommu_type(ctx), VFIO_NOIOMMU_IOMMU);
+	snprintf(node, sizeof(node), "/dev/vfio/noiommu-%d", svmbind_device_group(dev));
+	ck_assert_int_eq(access(node, F_OK), 0);
+	ck_ok(svmbind_device_close(dev));
+	ck_assert_int_eq(svmbind_ctx_iommu_type(ctx), 0);
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(dma_map_on_a_no_iommu_container_says_nothing_is_translated)
+{
+	struct svmbind_ctx *ctx = tu_ctx();
+	static char page[4096] __attribute__((aligned(4096)));
+
+	tu_open(ctx, lab_dev(2));
+	ck_fails(svmbind_dma_map(ctx, page, 0x100000, sizeof(page), 0), EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "no-IOMMU"));
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(a_device_off_vfio_in_no_iommu_mode_has_no_iommu_group)
+{
+	struct svmbind_ctx *ctx = tu_ctx();
+	struct svmbind_device *dev = NULL;
+	int fds = tu_fds();
+
+	ck_assert_int_eq(lab_bind_driver(lab_dev(2), "none"), 0);
+	ck_fails(svmbind_device_open(ctx, lab_dev(2), NULL, &dev), SVMBIND_ERR_NO_IOMMU_GROUP);
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "no IOMMU group"));
+	ck_fds_same(fds);
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(forcing_iommufd_for_a_no_iommu_device_says_it_has_no_cdev)
+{
+	struct svmbind_ctx_opts o = { .sz = sizeof(o), .backend = SVMBIND_BACKEND_IOMMUFD };
+	struct svmbind_device *dev = NULL;
+	struct svmbind_ctx *ctx = NULL;
+
+	ck_ok(svmbind_ctx_new(&o, &ctx));
+	ck_fails(svmbind_device_open(ctx, lab_dev(2), NULL, &dev), SVMBIND_ERR_NO_VFIO_CDEV);
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "no-IOMMU"));
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(the_seed_binds_on_a_no_iommu_device)
+{
+	struct svmbind_ctx *ctx = tu_ctx();
+	struct svmbind_device *dev = tu_open(ctx, lab_dev(2));
+	uint32_t pasid;
+
+	ck_ok(svm_bind_self(dev, &pasid));
+	ck_ok(svm_unbind(dev, pasid, 0));
+	svmbind_ctx_free(ctx);
+}
+END_TEST
+
 void cases_paths(struct registry *r)
 {
 	reg(r, "paths", auto_takes_iommufd_where_the_kernel_has_it, 0);
@@ -273,4 +347,12 @@ void cases_paths(struct registry *r)
 	reg(r, "paths", a_device_is_adopted_from_a_cdev_fd_and_found_by_it, NEED_IOMMUFD);
 	reg(r, "paths", a_cdev_fd_of_another_device_is_refused_and_closed, NEED_IOMMUFD);
 	reg(r, "paths", the_device_probe_reads_the_iommu_through_iommufd, NEED_IOMMUFD);
+	reg(r, "noiommu", a_no_iommu_group_opens_through_the_container_with_the_noiommu_type,
+	    NEED_NOIOMMU);
+	reg(r, "noiommu", dma_map_on_a_no_iommu_container_says_nothing_is_translated, NEED_NOIOMMU);
+	reg(r, "noiommu", a_device_off_vfio_in_no_iommu_mode_has_no_iommu_group,
+	    NEED_NOIOMMU | NEED_DRIVERS);
+	reg(r, "noiommu", forcing_iommufd_for_a_no_iommu_device_says_it_has_no_cdev,
+	    NEED_NOIOMMU | NEED_IOMMUFD);
+	reg(r, "noiommu", the_seed_binds_on_a_no_iommu_device, NEED_NOIOMMU | NEED_PROVIDER);
 }

@@ -65,7 +65,9 @@ void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int 
 {
 	static const char *const why[] = { "cannot rebind drivers", "no svmref provider",
 					   "no settable Yama", "not root", "no iommufd",
-					   "has iommufd", "is not stock vfio-pci" };
+					   "has iommufd", "is not stock vfio-pci",
+					   "runs on iommufd, not the legacy container",
+					   "is not in no-IOMMU mode" };
 	unsigned int missing = needs & ~r->lab_has & ~NEED_LAST;
 
 	if (!wanted(r, test->name))
@@ -88,6 +90,18 @@ void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int 
 	r->added++;
 }
 
+static bool lab_noiommu_mode(void)
+{
+	char c = 0;
+	FILE *f = fopen("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "re");
+
+	if (f) {
+		c = (char)fgetc(f);
+		fclose(f);
+	}
+	return c == 'Y' || c == '1';
+}
+
 static unsigned int lab_capabilities(void)
 {
 	unsigned int has = 0;
@@ -107,6 +121,17 @@ static unsigned int lab_capabilities(void)
 		has |= NEED_NO_IOMMUFD;
 	if (getenv("SVMBIND_LAB_DRIVER") && !strcmp(getenv("SVMBIND_LAB_DRIVER"), "vfio-pci"))
 		has |= NEED_STOCK;
+	if (lab_noiommu_mode())
+		has |= NEED_NOIOMMU;
+	{	/* the path tu_ctx() takes */
+		struct svmbind_ctx_opts o;
+		struct svmbind_ctx *ctx = NULL;
+
+		if (!tu_ctx_opts(&o) && !svmbind_ctx_new(&o, &ctx) &&
+		    svmbind_ctx_backend(ctx) == SVMBIND_BACKEND_LEGACY)
+			has |= NEED_LEGACY;
+		svmbind_ctx_free(ctx);
+	}
 	return has;
 }
 

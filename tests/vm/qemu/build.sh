@@ -212,7 +212,7 @@ log "configuring (x86_64-softmmu, minimal features)"
 	--target-list=x86_64-softmmu \
 	--without-default-features \
 	--enable-tcg --enable-attr --enable-virtfs --enable-fdt=system \
-	--disable-kvm --disable-xen --disable-rust --disable-docs \
+	--disable-kvm --disable-xen --disable-rust --disable-docs --disable-install-blobs \
 	--disable-werror) >"$OUT/configure.log" 2>&1 ||
 	{ tail -n 20 "$OUT/configure.log" >&2; die "configure failed (full log: $OUT/configure.log)"; }
 t_cfg=$(date +%s)
