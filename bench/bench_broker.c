@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 	brokered(1, 2000, &fl);
 	brokered(10, 200, &fl);
 	brokered(100, 20, &fl);
-	brokered(1000, 4, &fl);
+	brokered(1000, 2, &fl);
 	memory_per_bond(1000);
 	clients_held(max_held);
 

@@ -33,6 +33,9 @@ apid=
 say() { printf '\n== %s\n' "$*"; }
 ok() { printf 'ab_demo: ok: %s\n' "$*"; }
 bad() { printf 'ab_demo: FAILED: %s\n' "$*"; fails=$((fails + 1)); }
+expect() {	# got want ok-text failed-text
+	if [ "$1" = "$2" ]; then ok "$3"; else bad "$4"; fi
+}
 bonds() { cat /sys/module/svmref/parameters/bonds 2>/dev/null || echo 0; }
 
 # A as the service user: no capabilities unless asked, memlock raised.
@@ -70,8 +73,7 @@ if [ "$DRIVER" = vfio-pci ]; then
 	start_owner --inh-caps=-all
 	client "$SVC" --text "hello"
 	rc=$?
-	[ "$rc" = 2 ] && ok "B was told clearly why it cannot be bound (exit 2)" ||
-		bad "B exited $rc, want 2 (no SVM bind)"
+	expect "$rc" 2 "B was told clearly why it cannot be bound (exit 2)" "B exited $rc, want 2 (no SVM bind)"
 	stop_owner
 	[ "$fails" = 0 ] && echo "ab_demo: stock kernel part: PASS" || echo "ab_demo: FAIL ($fails)"
 	exit $((fails > 0))
@@ -85,18 +87,17 @@ grep -E '^(Uid|CapEff)' "/proc/$(pgrep -n -f "$BIN/ab_owner")/status" | tr '\t' 
 say "B1 (uid $SVC, not A's descendant) without naming A its tracer: Yama refuses"
 client "$SVC" --no-ptracer --text "should not happen"
 rc=$?
-[ "$rc" = 3 ] && ok "refused by the ptrace check, as Yama 1 says (exit 3)" || bad "B1 without tracer exited $rc, want 3"
+expect "$rc" 3 "refused by the ptrace check, as Yama 1 says (exit 3)" "B1 without tracer exited $rc, want 3"
 
 say "B1 (uid $SVC) again, naming A its tracer for the bind only"
 client "$SVC" --text "hello from B1, same user as A"
 rc=$?
-[ "$rc" = 0 ] && ok "B1 bound, A's device worked on B1's buffers" || bad "B1 exited $rc"
+expect "$rc" 0 "B1 bound, A's device worked on B1's buffers" "B1 exited $rc"
 
 say "B2 (uid $OTHER, another user): A lacks CAP_SYS_PTRACE"
 client "$OTHER" --text "hello from B2"
 rc=$?
-[ "$rc" = 3 ] && ok "B2 refused by the ptrace check (exit 3): another user needs CAP_SYS_PTRACE" ||
-	bad "B2 exited $rc, want 3"
+expect "$rc" 3 "B2 refused by the ptrace check (exit 3): another user needs CAP_SYS_PTRACE" "B2 exited $rc, want 3"
 stop_owner
 
 say "A restarts as uid $SVC holding only CAP_SYS_PTRACE (ambient); B2 asks again"
@@ -104,11 +105,11 @@ start_owner --inh-caps=-all,+sys_ptrace --ambient-caps=+sys_ptrace
 grep -E '^(Uid|CapEff)' "/proc/$(pgrep -n -f "$BIN/ab_owner")/status" | tr '\t' ' '
 client "$OTHER" --text "hello from B2, another user"
 rc=$?
-[ "$rc" = 0 ] && ok "B2 bound and served once A holds CAP_SYS_PTRACE" || bad "B2 exited $rc"
+expect "$rc" 0 "B2 bound and served once A holds CAP_SYS_PTRACE" "B2 exited $rc"
 stop_owner
 
 n=$(bonds)
-[ "$n" = 0 ] && ok "no bond left in the provider (bonds=$n)" || bad "$n bond(s) left"
+expect "$n" 0 "no bond left in the provider (bonds=$n)" "$n bond(s) left"
 echo 0 > /proc/sys/kernel/yama/ptrace_scope
 [ "$fails" = 0 ] && echo "ab_demo: PASS" || echo "ab_demo: FAIL ($fails)"
 exit $((fails > 0))

@@ -382,7 +382,7 @@ SVMBIND_API pid_t svmbind_client_broker_pid(const struct svmbind_client *client)
 /**
  * @brief Ask the broker to bind this process's address space; get the PASID.
  *
- * Where Yama's ptrace_scope is 1 and the broker is not our ancestor, names
+ * Where Yama's ptrace_scope (read at connect) is 1 and the broker is not our ancestor, names
  * the broker as our tracer (prctl(PR_SET_PTRACER)) for the bind only and
  * clears it afterwards (a tracer named before is not restored: Linux cannot
  * tell it). Where the scope forbids the bind outright (3; 2 with a broker

@@ -485,10 +485,14 @@ struct svmbind_device_opts {
  *     VFIO_SET_IOMMU itself (e.g. -EINVAL, -ENODEV, -EBUSY);
  *   - -ENAMETOOLONG, -EINVAL (library): a sysfs link whose target cannot be parsed;
  *   - iommufd: -SVMBIND_ERR_NO_VFIO_CDEV: the device, on a VFIO driver, has no
- *     cdev (a kernel without CONFIG_VFIO_DEVICE_CDEV); -SVMBIND_ERR_GROUP_BUSY:
- *     the cdev is busy or bound to an iommufd already (kernel errno EBUSY);
- *     -EPERM: a no-IOMMU device without CAP_SYS_RAWIO; any errno of open(2)
- *     on the cdev, of VFIO_DEVICE_BIND_IOMMUFD or VFIO_DEVICE_ATTACH_IOMMUFD_PT;
+ *     cdev (a kernel without CONFIG_VFIO_DEVICE_CDEV, or a no-IOMMU device);
+ *     -SVMBIND_ERR_GROUP_BUSY: the device is open already through another fd
+ *     (VFIO_DEVICE_BIND_IOMMUFD said EINVAL or EBUSY), or its group has another
+ *     DMA owner (EPERM, no member on a kernel driver);
+ *     -SVMBIND_ERR_GROUP_NOT_VIABLE: EPERM and a member of the group is on a
+ *     kernel driver (the log names it); -EPERM: open(2) of a no-IOMMU device's
+ *     cdev without CAP_SYS_RAWIO; any errno of open(2) on the cdev, of
+ *     VFIO_DEVICE_BIND_IOMMUFD or VFIO_DEVICE_ATTACH_IOMMUFD_PT;
  *   - -ENOMEM; any other errno of readlink(2) on sysfs, of open(2) on the group
  *     node, or of VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER,
  *     VFIO_GROUP_GET_DEVICE_FD and VFIO_DEVICE_GET_INFO.

@@ -23,7 +23,7 @@
 #include "broker_internal.h"
 
 #define MAX_OUT		(64u * 1024)	/* queued replies per client before it is dropped */
-#define IN_SMALL	64u		/* control messages fit inline; REQUEST grows */
+#define IN_SMALL	128u		/* control messages fit inline; a long REQUEST grows it */
 #define PID_BUCKETS	1024u
 #define EVENTS		64
 
@@ -50,7 +50,7 @@ struct conn {
 	pid_t cred_pid;			/* SCM_CREDENTIALS of the bytes read so far (before HELLO) */
 	uid_t cred_uid;
 	gid_t cred_gid;
-	bool have_creds, bound, counted;
+	bool have_creds, bound, counted, closing;
 	uint32_t pasid;
 	size_t bond_idx;
 	uint64_t deadline;		/* HELLO deadline, ms (C_NEW) */
@@ -229,6 +229,8 @@ static bool conn_send(struct svmbind_broker *b, struct conn *c, const struct sbw
 			n = 0;
 		}
 	}
+	if (c->closing)
+		return false;	/* last words that did not fit: dropped */
 	if (c->out_len - c->out_off + (size_t)(len - n) > MAX_OUT) {
 		pr_warn("broker: client pid %d reads no replies (%u bytes queued): dropping it",
 			(int)c->pid, c->out_len - c->out_off);
@@ -322,8 +324,9 @@ static void revoke_bond(struct svmbind_broker *b, struct conn *c, uint32_t reaso
 
 static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify)
 {
-	if (c->state == C_DEAD)
+	if (c->state == C_DEAD || c->closing)
 		return;
+	c->closing = true;
 	revoke_bond(b, c, reason, notify);
 	if (c->out_len > c->out_off)	/* last words, best effort: never wait */
 		(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -378,10 +381,14 @@ static void bury(struct svmbind_broker *b)
 	}
 }
 
-/* The process still is the one we verified: its pidfd names our pid. */
+/* The process we verified at HELLO has not exited: its pid is still its own
+ * (a pid is not reused while its process exists). A pidfd turns readable when
+ * its process exits; one poll(2), no /proc. */
 static bool peer_alive(const struct conn *c)
 {
-	return sb_pidfd_pid(c->pidfd) == c->pid;
+	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+
+	return c->pidfd >= 0 && poll(&p, 1, 0) == 0;
 }
 
 /* Would the policy still take this client with the credentials it has now? */
@@ -764,6 +771,46 @@ static int take_cmsgs(struct conn *c, struct msghdr *mh)
 	return ret;
 }
 
+/* Parse and handle every complete message in c->in; keep a partial one. */
+static void conn_consume(struct svmbind_broker *b, struct conn *c)
+{
+	uint32_t off = 0;
+
+	while (c->state != C_DEAD && c->in_len - off >= SBW_HDR_LEN) {
+		long total = sbw_frame_len(c->in + off, c->in_len - off);
+		struct sbw_msg m;
+		int len;
+
+		if (total < 0)
+			return refuse(b, c, 0, (int)total);
+		if (c->in_len - off < (uint32_t)total)
+			break;
+		len = sbw_parse(c->in + off, (size_t)total, &m, NULL);
+		if (len <= 0)
+			return refuse(b, c, 0, len ? len : -SVMBIND_BROKER_ERR_PROTOCOL);
+		if (!sbw_from_client(m.type))
+			return refuse(b, c, m.seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+		handle(b, c, &m);
+		off += (uint32_t)total;
+	}
+	if (c->state == C_DEAD || !off)
+		return;
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	if (c->in != c->in_small && c->in_len <= IN_SMALL) {
+		memcpy(c->in_small, c->in, c->in_len);
+		free(c->in);
+		c->in = c->in_small;
+		c->in_need = IN_SMALL;
+	}
+}
+
+/*
+ * Read what the client sent, as much as fits. With SO_PASSCRED the kernel
+ * never returns bytes of two senders in one read, and stops after bytes that
+ * carry fds: the credentials (and fds) of a read belong to all its bytes.
+ * c->in_need is the buffer's capacity: IN_SMALL, or the frame being read.
+ */
 static void conn_read(struct svmbind_broker *b, struct conn *c)
 {
 	union {
@@ -772,12 +819,32 @@ static void conn_read(struct svmbind_broker *b, struct conn *c)
 	} cbuf;
 
 	for (int round = 0; round < 16 && c->state != C_DEAD; round++) {
-		struct iovec iov = { c->in + c->in_len, c->in_need - c->in_len };
+		struct iovec iov;
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
-		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n;
 		int ret;
 
+		if (c->in_len >= SBW_HDR_LEN) {	/* a frame longer than the buffer: grow to it */
+			long total = sbw_frame_len(c->in, c->in_len);
+
+			if (total < 0)
+				return refuse(b, c, 0, (int)total);
+			if ((uint32_t)total > c->in_need) {
+				unsigned char *big = malloc((size_t)total);
+
+				if (!big)
+					return refuse(b, c, 0, -ENOMEM);
+				memcpy(big, c->in, c->in_len);
+				if (c->in != c->in_small)
+					free(c->in);
+				c->in = big;
+				c->in_need = (uint32_t)total;
+			}
+		}
+		iov.iov_base = c->in + c->in_len;
+		iov.iov_len = c->in_need - c->in_len;
+		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -793,37 +860,9 @@ static void conn_read(struct svmbind_broker *b, struct conn *c)
 		if (ret)
 			return refuse(b, c, 0, ret);
 		c->in_len += (uint32_t)n;
-		if (c->in_len == SBW_HDR_LEN && c->in_need == SBW_HDR_LEN) {
-			long total = sbw_frame_len(c->in, c->in_len);
-
-			if (total < 0)
-				return refuse(b, c, 0, (int)total);
-			c->in_need = (uint32_t)total;
-			if (total > IN_SMALL) {
-				unsigned char *big = malloc((size_t)total);
-
-				if (!big)
-					return refuse(b, c, 0, -ENOMEM);
-				memcpy(big, c->in_small, SBW_HDR_LEN);
-				c->in = big;
-			}
-		}
-		if (c->in_len == c->in_need) {
-			struct sbw_msg m;
-			int len = sbw_parse(c->in, c->in_len, &m, NULL);
-
-			if (len <= 0)
-				return refuse(b, c, 0, len ? len : -SVMBIND_BROKER_ERR_PROTOCOL);
-			if (!sbw_from_client(m.type))
-				return refuse(b, c, m.seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
-			handle(b, c, &m);
-			if (c->in != c->in_small) {
-				free(c->in);
-				c->in = c->in_small;
-			}
-			c->in_len = 0;
-			c->in_need = SBW_HDR_LEN;
-		}
+		conn_consume(b, c);
+		if ((size_t)n < iov.iov_len)
+			return;	/* drained for now: epoll says when there is more */
 	}
 }
 
@@ -903,7 +942,7 @@ static void on_accept(struct svmbind_broker *b)
 		c->pidfd = c->witness = c->pending_fd = -1;
 		c->state = C_NEW;
 		c->in = c->in_small;
-		c->in_need = SBW_HDR_LEN;
+		c->in_need = IN_SMALL;
 		c->wsock = (struct watch){ W_SOCK, c };
 		c->wpid = (struct watch){ W_PIDFD, c };
 		c->deadline = now_ms() + b->hello_ms;

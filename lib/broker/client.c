@@ -19,6 +19,8 @@ struct svmbind_client {
 	pthread_mutex_t lock;
 	int fd;
 	pid_t owner;			/* the process that connected */
+	uint64_t token;			/* its fork token (fork.c): a child sees another */
+	int yama;			/* Yama's ptrace_scope at connect, or -errno */
 	pid_t broker_pid;
 	uint32_t flags, features, seq;
 	int timeout_ms;
@@ -108,6 +110,19 @@ static int recv_msg(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadli
 		}
 		if (need > sizeof(cl->in))
 			return -SVMBIND_BROKER_ERR_TOO_BIG;
+		/* as much as is there (the answer is usually waiting): poll only when nothing is */
+		ssize_t n = recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, MSG_DONTWAIT);
+
+		if (n > 0) {
+			cl->in_len += (uint32_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -SVMBIND_BROKER_ERR_DISCONNECTED;
+		if (errno == ECONNRESET)
+			return -SVMBIND_BROKER_ERR_DISCONNECTED;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
 		struct pollfd p = { .fd = cl->fd, .events = POLLIN };
 		int64_t rest = deadline < 0 ? -1 : deadline - now_ms();
 
@@ -119,18 +134,6 @@ static int recv_msg(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadli
 		}
 		if (ret == 0)
 			return -SVMBIND_BROKER_ERR_TIMEOUT;
-		ssize_t n = recv(cl->fd, cl->in + cl->in_len, need - cl->in_len, MSG_DONTWAIT);
-
-		if (n == 0)
-			return -SVMBIND_BROKER_ERR_DISCONNECTED;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			if (errno == ECONNRESET)
-				return -SVMBIND_BROKER_ERR_DISCONNECTED;
-			return -errno;
-		}
-		cl->in_len += (uint32_t)n;
 	}
 }
 
@@ -188,7 +191,7 @@ static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, str
 
 static int check_owner(struct svmbind_client *cl)
 {
-	return getpid() == cl->owner ? 0 : -SVMBIND_ERR_FORKED;
+	return svmbind__process_token() == cl->token ? 0 : -SVMBIND_ERR_FORKED;
 }
 
 int svmbind_client_connect(const char *path, const struct svmbind_client_opts *opts,
@@ -211,6 +214,8 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 		return FAIL(ENOMEM);
 	pthread_mutex_init(&cl->lock, NULL);
 	cl->owner = getpid();
+	cl->token = svmbind__process_token();
+	cl->yama = svmbind__ptrace_scope();
 	cl->flags = OPTS_GET(opts, flags, 0);
 	cl->timeout_ms = OPTS_GET(opts, timeout_ms, 0);
 	if (!cl->timeout_ms)
@@ -308,7 +313,7 @@ static bool is_ancestor(pid_t pid)
 /* What Yama asks before the broker may bind us: 0 nothing, 1 name it our tracer, or a refusal. */
 static int yama_plan(struct svmbind_client *cl)
 {
-	int scope = svmbind__ptrace_scope();
+	int scope = cl->yama;
 
 	if (scope < 0 || scope == 0)
 		return 0;
@@ -372,7 +377,7 @@ int svmbind_client_bind(struct svmbind_client *cl, uint32_t *pasid)
 	} else if (ret == -SVMBIND_ERR_PTRACE_DENIED) {
 		pr_err("broker client: the broker (pid %d) may not bind us: the ptrace check refused "
 		       "(it needs our real uid and gid, or CAP_SYS_PTRACE; Yama scope %d)",
-		       (int)cl->broker_pid, svmbind__ptrace_scope());
+		       (int)cl->broker_pid, cl->yama);
 	} else if (ret == -SVMBIND_ERR_NO_SVM_BIND) {
 		pr_err("broker client: the broker's device has no SVM bind in this kernel "
 		       "(VFIO_DEVICE_BIND_TASK is not in mainline Linux; it needs the seed patch or a provider driver)");

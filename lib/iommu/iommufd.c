@@ -150,6 +150,42 @@ static int open_cdev(struct svmbind_device *dev)
 	return KFAIL(err == EBUSY ? SVMBIND_ERR_GROUP_BUSY : err, err);
 }
 
+/*
+ * What a refused VFIO_DEVICE_BIND_IOMMUFD means. The request itself is well
+ * formed, so EINVAL is the kernel's "this device is open already" (the cdev
+ * path allows one open at a time), and EPERM "its group has another DMA
+ * owner": a member on a kernel driver, or another iommufd or container.
+ */
+static int bind_error(struct svmbind_device *dev, int err)
+{
+	char who[256];
+	int num, n;
+
+	switch (err) {
+	case EINVAL:
+	case EBUSY:
+		pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s: the device is open already, through "
+		       "another cdev fd or its group (one open at a time on the cdev path); find "
+		       "the holder with 'fuser /dev/vfio/devices/*'", dev->name, strerror(err));
+		return KFAIL(SVMBIND_ERR_GROUP_BUSY, err);
+	case EPERM:
+		num = svmbind__device_group(dev->name);
+		n = num >= 0 ? svmbind__group_offenders(num, who, sizeof(who)) : 0;
+		if (n > 0) {
+			pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s: IOMMU group %d is not viable: %s %s "
+			       "on a kernel driver; bind %s to vfio-pci or unbind %s", dev->name,
+			       strerror(err), num, who, n > 1 ? "are" : "is", n > 1 ? "them" : "it",
+			       n > 1 ? "them" : "it");
+			return KFAIL(SVMBIND_ERR_GROUP_NOT_VIABLE, err);
+		}
+		pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s: IOMMU group %d has another DMA owner "
+		       "(another iommufd, or a legacy container)", dev->name, strerror(err), num);
+		return KFAIL(SVMBIND_ERR_GROUP_BUSY, err);
+	}
+	pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s", dev->name, strerror(err));
+	return KFAIL(err, err);
+}
+
 static int iommufd_dev_attach(struct svmbind_ctx *ctx, struct svmbind_device *dev, int given)
 {
 	struct sb_vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = ctx->fd };
@@ -177,17 +213,9 @@ static int iommufd_dev_attach(struct svmbind_ctx *ctx, struct svmbind_device *de
 	}
 	if (ioctl(fd, SB_VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
 		err = errno;
-		if (err == EBUSY)
-			pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s: the device is bound to an iommufd "
-			       "already, or its group is open through the legacy container", dev->name,
-			       strerror(err));
-		else if (err == EPERM)
-			pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s: a no-IOMMU device needs "
-			       "CAP_SYS_RAWIO", dev->name, strerror(err));
-		else
-			pr_err("%s: VFIO_DEVICE_BIND_IOMMUFD: %s", dev->name, strerror(err));
+		ret = bind_error(dev, err);
 		close(fd);
-		return KFAIL(err == EBUSY ? SVMBIND_ERR_GROUP_BUSY : err, err);
+		return ret;
 	}
 	if (ioctl(fd, SB_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {
 		err = errno;

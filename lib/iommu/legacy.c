@@ -153,8 +153,8 @@ static int open_group_node(int num, bool *noiommu)
 			*noiommu = true;
 			return fd;
 		}
-		errno = ENOENT;
-		snprintf(path, sizeof(path), "/dev/vfio/%d", num);
+		if (errno == ENOENT)	/* neither: report the usual node */
+			snprintf(path, sizeof(path), "/dev/vfio/%d", num);
 	}
 	if (fd >= 0)
 		return fd;

@@ -18,6 +18,7 @@ enum need {
 	NEED_STOCK = 1 << 6,	/* the lab devices are on stock vfio-pci */
 	NEED_LEGACY = 1 << 7,	/* the suite runs on the legacy container (see tu_ctx()) */
 	NEED_NOIOMMU = 1 << 8,	/* vfio's unsafe no-IOMMU mode is on (the VM's --noiommu boot) */
+	NEED_IOMMU = 1 << 9,	/* devices sit behind an IOMMU (not the --noiommu boot) */
 	NEED_LAST = 1 << 15,	/* changes the lab for good (Yama 3): runs last */
 };
 

@@ -67,7 +67,7 @@ void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int 
 					   "no settable Yama", "not root", "no iommufd",
 					   "has iommufd", "is not stock vfio-pci",
 					   "runs on iommufd, not the legacy container",
-					   "is not in no-IOMMU mode" };
+					   "is not in no-IOMMU mode", "has no IOMMU (no-IOMMU mode)" };
 	unsigned int missing = needs & ~r->lab_has & ~NEED_LAST;
 
 	if (!wanted(r, test->name))
@@ -78,6 +78,12 @@ void reg(struct registry *r, const char *tcase, const TTest *test, unsigned int 
 				printf("not run: %s: this lab %s\n", test->name, why[b]);
 				break;
 			}
+		r->skipped++;
+		return;
+	}
+	if ((needs & NEED_LAST) && getenv("SVMBIND_TEST_NO_LAST")) {
+		printf("not run: %s: it changes the lab for good; it runs in the boot's last "
+		       "conformance command\n", test->name);
 		r->skipped++;
 		return;
 	}
@@ -115,14 +121,15 @@ static unsigned int lab_capabilities(void)
 		has |= NEED_YAMA;
 	if (geteuid() == 0)
 		has |= NEED_ROOT;
-	if (access("/dev/iommu", F_OK) == 0 && access("/sys/class/vfio-dev", F_OK) == 0)
-		has |= NEED_IOMMUFD;
-	else
+	if (access("/dev/iommu", F_OK) == 0 && access("/sys/class/vfio-dev", F_OK) == 0) {
+		if (!lab_noiommu_mode())	/* no-IOMMU devices have no cdev */
+			has |= NEED_IOMMUFD;
+	} else {
 		has |= NEED_NO_IOMMUFD;
+	}
 	if (getenv("SVMBIND_LAB_DRIVER") && !strcmp(getenv("SVMBIND_LAB_DRIVER"), "vfio-pci"))
 		has |= NEED_STOCK;
-	if (lab_noiommu_mode())
-		has |= NEED_NOIOMMU;
+	has |= lab_noiommu_mode() ? NEED_NOIOMMU : NEED_IOMMU;
 	{	/* the path tu_ctx() takes */
 		struct svmbind_ctx_opts o;
 		struct svmbind_ctx *ctx = NULL;

@@ -10,8 +10,9 @@
  *   through the IOAS (RAM -> edu -> RAM, translated by the emulated VT-d)
  *   -> probe VFIO_DEVICE_BIND_TASK on that fd (and bind + unbind self when a
  *   provider answers) -> DETACH.
- * With SVMBIND_LAB_NOIOMMU=1: bind with iommufd -1 (no-IOMMU cdev), no IOAS
- * and no DMA (there is no translation to prove).
+ * With SVMBIND_LAB_NOIOMMU=1: the cdev is /dev/vfio/devices/noiommu-vfioN; it
+ * binds to /dev/iommu all the same (CAP_SYS_RAWIO), then no IOAS and no DMA
+ * (there is no translation to prove).
  *
  *   cdevcheck [expect [BDF]]  expect: "enotty" (stock vfio-pci, default) or
  *                             "bind" (a provider: BIND_TASK exists)
@@ -85,8 +86,9 @@ static int cdev_path(const char *bdf, char *out, size_t len)
 	d = opendir(dir);
 	if (!d)
 		return -1;
+	/* vfioN; noiommu-vfioN in no-IOMMU mode (the same name in /dev) */
 	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "vfio", 4)) {
+		if (!strncmp(de->d_name, "vfio", 4) || !strncmp(de->d_name, "noiommu-vfio", 12)) {
 			snprintf(out, len, "/dev/vfio/devices/%s", de->d_name);
 			ret = 0;
 			break;
@@ -155,19 +157,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s has no VFIO cdev (kernel without CONFIG_VFIO_DEVICE_CDEV?)\n", me, dev);
 		return 77;
 	}
-	if (!noiommu) {
-		iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-		if (iommufd < 0)
-			return fail("/dev/iommu");
-	}
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (iommufd < 0)
+		return fail("/dev/iommu");
 	fd = open(cdev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return fail(cdev);
-	bind.iommufd = iommufd;	/* -1: no-IOMMU */
+	bind.iommufd = iommufd;
 	if (ioctl(fd, DEVICE_BIND_IOMMUFD, &bind))
 		return fail("VFIO_DEVICE_BIND_IOMMUFD");
-	printf("%s: %s %s bound to %s, devid %u\n", me, dev, cdev,
-	       noiommu ? "no IOMMU" : "/dev/iommu", bind.out_devid);
+	printf("%s: %s %s bound to /dev/iommu%s, devid %u\n", me, dev, cdev,
+	       noiommu ? " (no IOMMU)" : "", bind.out_devid);
 
 	if (!noiommu) {
 		if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &ia))
@@ -258,8 +258,7 @@ int main(int argc, char **argv)
 	if (!noiommu && ioctl(fd, DEVICE_DETACH_PT, &dt))
 		return fail("VFIO_DEVICE_DETACH_IOMMUFD_PT");
 	close(fd);
-	if (iommufd >= 0)
-		close(iommufd);
+	close(iommufd);
 	printf("%s: ok (%s)\n", me, expect);
 	return 0;
 }

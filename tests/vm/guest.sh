@@ -134,7 +134,8 @@ svmvm_paths() {
 		fi
 		nodes+=("$node")
 		node=
-		for v in "/sys/bus/pci/devices/$d/vfio-dev/"vfio*; do
+		# vfioN, or noiommu-vfioN in no-IOMMU mode (sysfs and /dev alike)
+		for v in "/sys/bus/pci/devices/$d/vfio-dev/"*; do
 			[ -e "$v" ] && [ -c "/dev/vfio/devices/${v##*/}" ] && node=/dev/vfio/devices/${v##*/}
 		done
 		cdevs+=("$node")

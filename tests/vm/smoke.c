@@ -10,6 +10,8 @@
  *                                 "notviable" (the group must not be viable,
  *                                              and SET_CONTAINER must fail)
  * Device: $SVMBIND_LAB_DEVS's third (alone in its group), or argv[2].
+ * With SVMBIND_LAB_NOIOMMU=1 (vm.sh --noiommu) the group is /dev/vfio/noiommu-N
+ * and the container's IOMMU is VFIO_NOIOMMU_IOMMU (8) instead of TYPE1v2.
  * Exit 0 as expected, 1 not, 77 when there is no lab.
  */
 #include <errno.h>
@@ -23,6 +25,9 @@
 #include <linux/vfio.h>
 
 #define BIND_TASK _IO(VFIO_TYPE, VFIO_BASE + 22)
+#ifndef VFIO_NOIOMMU_IOMMU
+#define VFIO_NOIOMMU_IOMMU 8
+#endif
 
 static int fail(const char *what)
 {
@@ -37,7 +42,9 @@ int main(int argc, char **argv)
 	const char *devs = getenv("SVMBIND_LAB_DEVS");
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct { __u32 argsz, flags, pasid, pid; } svm = { .argsz = 4 };
-	const char *grp;
+	const char *grp, *noiommu = getenv("SVMBIND_LAB_NOIOMMU");
+	int type = noiommu && !strcmp(noiommu, "1") ? VFIO_NOIOMMU_IOMMU : VFIO_TYPE1v2_IOMMU;
+	const char *tname = type == VFIO_NOIOMMU_IOMMU ? "NOIOMMU" : "TYPE1v2";
 	ssize_t n;
 	int cont, group, devfd, r, e;
 
@@ -61,9 +68,9 @@ int main(int argc, char **argv)
 		return fail("open /dev/vfio/vfio");
 	if (ioctl(cont, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
 		return fail("VFIO_GET_API_VERSION");
-	if (ioctl(cont, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
-		return fail("CHECK_EXTENSION TYPE1v2");
-	snprintf(path, sizeof(path), "/dev/vfio/%s", grp);
+	if (ioctl(cont, VFIO_CHECK_EXTENSION, type) != 1)
+		return fail(type == VFIO_NOIOMMU_IOMMU ? "CHECK_EXTENSION NOIOMMU" : "CHECK_EXTENSION TYPE1v2");
+	snprintf(path, sizeof(path), "/dev/vfio/%s%s", type == VFIO_NOIOMMU_IOMMU ? "noiommu-" : "", grp);
 	group = open(path, O_RDWR | O_CLOEXEC);
 	if (group < 0)
 		return fail(path);
@@ -82,15 +89,15 @@ int main(int argc, char **argv)
 	}
 	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &cont))
 		return fail("GROUP_SET_CONTAINER");
-	if (ioctl(cont, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return fail("SET_IOMMU TYPE1v2");
+	if (ioctl(cont, VFIO_SET_IOMMU, type))
+		return fail(type == VFIO_NOIOMMU_IOMMU ? "SET_IOMMU NOIOMMU" : "SET_IOMMU TYPE1v2");
 	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, dev);
 	if (devfd < 0)
 		return fail("GROUP_GET_DEVICE_FD");
 
 	r = ioctl(devfd, BIND_TASK, &svm);
 	e = errno;
-	printf("smoke: %s group %s: BIND_TASK(argsz 4) = %d (%s)\n", dev, grp, r,
+	printf("smoke: %s group %s (%s): BIND_TASK(argsz 4) = %d (%s)\n", dev, grp, tname, r,
 	       r ? strerror(e) : "ok");
 	if (!strcmp(expect, "enotty"))
 		return r == -1 && e == ENOTTY ? 0 : 1;

@@ -10,6 +10,8 @@
 #                       svmref-selftest stress (only with SVMBIND_VM_STRESS=1)
 # and with --kernel new, on each driver: cdevcheck (the VFIO cdev + iommufd
 # path: bind, IOAS, edu DMA through it, BIND_TASK on the cdev fd).
+# With --noiommu (no IOMMU groups to share, no DMA translation): smoke and
+# cdevcheck on each driver only (labcheck and the selftest want VT-d).
 # The svmref part runs when tests/vm/provider/ has a Kbuild or Makefile
 # (SVMBIND_VM_NO_PROVIDER=1 skips it).
 #
@@ -35,9 +37,10 @@ labsrc=("$REPO/tests/lab/lab_real.c")
 
 # The kernel vm.sh will boot (its --kernel, last one wins).
 kernel=${SVMBIND_VM_KERNEL:-debian}
+noiommu=0
 prev=
 for a in "$@"; do
-	case "$a" in --kernel=*) kernel=${a#*=} ;; esac
+	case "$a" in --kernel=*) kernel=${a#*=} ;; --noiommu) noiommu=1 ;; esac
 	[ "$prev" = --kernel ] && kernel=$a
 	prev=$a
 done
@@ -45,6 +48,11 @@ cdev=()
 if [ "$kernel" = new ]; then
 	"$CC" "${CFLAGS[@]}" -o "$BUILD/cdevcheck" "$HERE/cdevcheck.c"
 	cdev=(-c "$BUILD/cdevcheck enotty")
+fi
+
+if [ "$noiommu" = 1 ]; then
+	exec "$HERE/vm.sh" --cmd-timeout 60 --driver vfio-pci -c "$BUILD/smoke enotty" "${cdev[@]}" \
+		--driver svmref -c "$BUILD/smoke bind" -c "$BUILD/cdevcheck bind" "$@"
 fi
 
 args=(--driver vfio-pci -c "$BUILD/smoke enotty" -c "$BUILD/labcheck" "${cdev[@]}")

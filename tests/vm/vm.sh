@@ -52,6 +52,10 @@ driver selected by the last --driver before the command.
   -v, --verbose              stream the guest console while it runs
   --kvm                      use KVM instead of TCG (opt-in: hangs on some hosts)
   --no-overlay               read-only root + tmpfs /tmp instead of a tmpfs overlay
+  --sva                      real SVA: the tier's own QEMU (tests/vm/qemu/build.sh),
+                             VT-d in scalable mode with PASID, ATS and page
+                             requests, and two svm-dma devices (PASID+ATS+PRI,
+                             PASID+ATS) behind PCIe root ports; needs --kernel new
   -h, --help
 
 Commands see SVMBIND_LAB_DEVS=A,B,C (A,B share an IOMMU group; C is alone;
@@ -60,7 +64,8 @@ SVMBIND_LAB_OTHER_DRIVER, SVMBIND_VM=1, SVMBIND_VM_OUT, and what the kernel
 offers: SVMBIND_LAB_KERNEL (debian|new), SVMBIND_LAB_NOIOMMU (0|1),
 SVMBIND_LAB_CONTAINER (/dev/vfio/vfio or empty), SVMBIND_LAB_IOMMUFD
 (/dev/iommu or empty), SVMBIND_LAB_GROUP_NODES and SVMBIND_LAB_CDEVS (A,B,C's
-/dev/vfio/N or noiommu-N, and /dev/vfio/devices/vfioN; empty fields where absent).
+/dev/vfio/N or noiommu-N, and /dev/vfio/devices/vfioN or noiommu-vfioN; empty
+fields where absent).
 
 Exit status: one command: its exit status; several: 0 if every command
 exited 0 or 77 (skip), else the first other status. 124: the VM timed out;
@@ -95,6 +100,8 @@ vtd_opts=
 append=
 qemu_bin=qemu-system-x86_64
 qemu_extra=()
+sva=0
+sva_args=()
 
 drvname() {
 	case "$1" in
@@ -130,6 +137,7 @@ while [ "$#" -gt 0 ]; do
 	-v | --verbose) verbose=1; shift ;;
 	--kvm) accel=kvm; shift ;;
 	--no-overlay) overlay=0; shift ;;
+	--sva) sva=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift
 		[ "$#" -gt 0 ] || die "nothing after --" 2
@@ -144,6 +152,32 @@ case "$kernel" in debian | new) ;; *) die "unknown kernel '$kernel' (debian or n
 [ "$noiommu" = 0 ] || [ "$kernel" = new ] ||
 	die "--noiommu needs --kernel new (Debian's kernels are built without CONFIG_VFIO_NOIOMMU)" 2
 cwd=$(cd "$cwd" && pwd) || die "no directory $cwd" 2
+
+# --sva: our QEMU build (tests/vm/qemu/), scalable-mode VT-d with PASID,
+# device IOTLB (ATS) and page requests, and two svm-dma test devices, each
+# behind its own PCIe root port: 1234:5356 with PRI, and one without PRI.
+sva_setup() {
+	local qenv
+	[ "$kernel" = new ] || die "--sva needs --kernel new (Debian 12's 6.1 cannot do SVA here)" 2
+	[ "$noiommu" = 0 ] || die "--sva and --noiommu exclude each other" 2
+	[ "$accel" = tcg ] || die "--sva runs under TCG only" 2
+	qenv=$("$HERE/qemu/build.sh" | tail -n1) || die "tests/vm/qemu/build.sh failed"
+	# shellcheck source=/dev/null
+	. "$qenv"
+	qemu_bin=$QEMU
+	# shellcheck disable=SC2206  # QEMU_FW_ARGS is "-L DIR -L DIR"
+	qemu_extra=($QEMU_FW_ARGS "${qemu_extra[@]}")
+	vtd_opts="x-scalable-mode=on,x-flts=on,x-pasid-mode=on,x-prs=on,device-iotlb=on,aw-bits=48${vtd_opts:+,$vtd_opts}"
+	append="intel_iommu=on,sm_on${append:+ $append}"
+	sva_args=(
+		-device pcie-root-port,id=svmrp0,chassis=10,slot=10,addr=0a.0
+		-device svm-dma,bus=svmrp0,addr=00.0
+		-device pcie-root-port,id=svmrp1,chassis=11,slot=11,addr=0b.0
+		-device svm-dma,bus=svmrp1,addr=00.0,pri=off
+	)
+	envs=(SVMBIND_VM_SVA=1 "${envs[@]}")
+}
+[ "$sva" = 0 ] || sva_setup
 for p in "${envs[@]}"; do
 	case "$p" in [A-Za-z_]*=*) ;; *) die "--env wants NAME=VALUE, not '$p'" 2 ;; esac
 done
@@ -164,8 +198,9 @@ if [ "$want_svmref" = 1 ] && [ -z "$svmref_ko" ]; then
 		# tests/vm/provider; W=1 and -Werror: the source must stay clean.
 		bdir=$(dirname "$envfile")/provider
 		mkdir -p "$bdir"
-		for f in svmref.c Kbuild; do
-			cmp -s "$pdir/$f" "$bdir/$f" || cp "$pdir/$f" "$bdir/$f"
+		for f in "$pdir"/Kbuild "$pdir"/*.c "$pdir"/*.h; do
+			[ -f "$f" ] || continue
+			cmp -s "$f" "$bdir/${f##*/}" || cp "$f" "$bdir/"
 		done
 		kmake=(make -C "$HEADERS" M="$bdir" SVMREF_ROOT="$REPO" W=1 KCFLAGS=-Werror modules)
 		svmref_ko=$bdir/svmref.ko
@@ -244,6 +279,8 @@ if [ "$accel" = kvm ]; then
 	accel_args=(-accel kvm -cpu host)
 else
 	accel_args=(-accel tcg -cpu max)
+	# --sva: no 5-level paging (the VT-d model lacks FL5LP, Linux then refuses SVA)
+	[ "$sva" = 0 ] || accel_args=(-accel tcg -cpu max,la57=off)
 fi
 # --noiommu: no VT-d at all, and VFIO's unsafe no-IOMMU mode (vfio is built
 # into the new kernel, so its parameter goes on the kernel command line).
@@ -260,6 +297,7 @@ qemu=(
 	"$qemu_bin" -machine q35 "${accel_args[@]}" -m 1024 -smp 1
 	-nographic -no-reboot -nic none -vga none
 	"${iommu_args[@]}"
+	"${sva_args[@]}"
 	-device edu,addr=04.0
 	-device pci-bridge,id=br1,chassis_nr=1,shpc=off,addr=05.0
 	-device edu,bus=br1,addr=01.0

@@ -192,7 +192,8 @@ static int svmref_check_indirect_call(const void *fn)
 		return -EOPNOTSUPP;
 	}
 	if (ibt_on && (!readable || insn != SVMREF_ENDBR64)) {
-		pr_err("IBT is enforced and ptrace_may_access() (%pS) does not start with ENDBR64 (first bytes %08x%s): an indirect call would trap (#CP); boot with ibt=off to use svmref\n",
+		pr_err("IBT is enforced%s and ptrace_may_access() (%pS) does not start with ENDBR64 (first bytes %08x%s): an indirect call would trap (#CP); boot with ibt=off to use svmref\n",
+		       ibt_assume_enforced ? " (ibt_assume_enforced=1)" : "",
 		       fn, insn, readable ? "" : ", unreadable");
 		return -EOPNOTSUPP;
 	}

@@ -47,8 +47,8 @@ JOBS=${SVMBIND_VM_QJOBS:-2}
 # The upstream series we build; 10.2 is the newest Debian serves as source.
 SERIES=10.2
 # Debian's patches the +ds tarball cannot build without (it lacks the
-# vendored pycotap wheel and the edk2 blobs).
-DEBIAN_PATCHES="disable-pycotap.patch skip-unpack-edk2-blobs.patch"
+# vendored pycotap wheel, the edk2 blobs and the prebuilt dtb files).
+DEBIAN_PATCHES="disable-pycotap.patch skip-unpack-edk2-blobs.patch skip-install-dtb.patch"
 # Bump when the steps below change the result (configure line, patch order).
 BUILD_REV=1
 export DEBIAN_FRONTEND=noninteractive
