@@ -3,8 +3,9 @@
 #
 # The project's two jobs, on a fresh Debian 12 machine (as root, or with sudo):
 #
-#   ./run.sh demo   set up, build, boot Debian's kernel in QEMU with the reference
-#                   provider, and bind address spaces to a device for real
+#   ./run.sh demo   set up, build, boot Debian's kernel in QEMU: the stock kernel's
+#                   clear refusal, then the reference provider binding address
+#                   spaces for real, with the seed's A/B flow end to end
 #   ./run.sh test   set up, build, and run every test tier (what CI runs)
 #
 # Both install the Debian packages they need. Environment:
@@ -59,7 +60,14 @@ step() {	# step NAME COMMAND...
 	else failed=$((failed + 1)); failures+=("$name"); echo "FAIL: $name (exit $rc)"; fi
 }
 
-vm() { tests/vm/vm.sh -v --timeout 600 --out "$BUILD/vm-out" "$@"; }
+vm() { tests/vm/vm.sh -v --timeout 900 --out "$BUILD/vm-out" "$@"; }
+vm_to() { local out=$1; shift; tests/vm/vm.sh -v --timeout 900 --out "$out" "$@"; }
+skip_vm() { [ "${SVMBIND_SKIP_VM:-}" = 1 ] && { echo "SVMBIND_SKIP_VM=1: the QEMU tier is NOT run"; return 0; }; return 1; }
+
+# In the guest: device C (alone in its group), its group number, its VFIO cdev.
+C='${SVMBIND_LAB_DEVS##*,}'
+C_GROUP="\$(basename \$(readlink /sys/bus/pci/devices/$C/iommu_group))"
+C_CDEV="\$(ls /sys/bus/pci/devices/$C/vfio-dev)"
 
 # --- the host tier: the library's pure logic on fixture bytes (no kernel), CTest
 host_tier() { ctest --test-dir "$1" --output-on-failure -j "$JOBS"; }
@@ -99,10 +107,71 @@ vm_tier() {
 		-c "$b/tests/unit" \
 		-c "$b/examples/bind_self $c" \
 		-c "$b/tools/svmbind-probe $c" \
+		-c "tests/docs/snippets.sh run $b/snippets $c" \
+		-c "tests/docs/snippets.sh run $BUILD-m32/snippets $c" \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		-c "$b/bench/bench_bind $c 2000 | tee \$SVMBIND_VM_OUT/bench.txt" \
-		-c "bench/syscalls.sh $b $c \$(basename \$(readlink /sys/bus/pci/devices/$c/iommu_group)) | tee -a \$SVMBIND_VM_OUT/bench.txt" \
+		-c "bench/syscalls.sh $b $c $C_GROUP | tee -a \$SVMBIND_VM_OUT/bench.txt" \
+		-c "bench/callgrind.sh $b $c 100 | tee -a \$SVMBIND_VM_OUT/bench.txt" \
 		-c "$b/tests/conformance"
 }
+
+# The newest-kernel tier: Debian's newest linux-source built by tests/vm/kernel/
+# (cached), with iommufd and VFIO cdevs next to the legacy container. Every suite
+# on both paths, stock and provider; the provider conformance run that sets
+# Yama 3 goes last.
+new_kernel_tier() {
+	local b=$BUILD c=$C
+	skip_vm && return 77
+	vm_to "$BUILD/vm-new" --kernel new --driver vfio-pci \
+		-c "$b/tests/conformance" \
+		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/conformance" \
+		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/unit" \
+		-c "$b/tests/test_edu_dma" \
+		-c "$b/tools/svmbind-probe $c; test \$? = 1" \
+		--driver svmref \
+		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/unit" \
+		-c "$b/tools/svmbind-probe $c" \
+		-c "$b/examples/bind_self $c" \
+		-c "tests/docs/snippets.sh run $b/snippets $c" \
+		-c "$b/bench/bench_bind $c 1000 | tee \$SVMBIND_VM_OUT/bench.txt" \
+		-c "bench/syscalls.sh $b $c $C_GROUP $C_CDEV | tee -a \$SVMBIND_VM_OUT/bench.txt" \
+		-c "SVMBIND_TEST_BACKEND=legacy bench/syscalls.sh $b $c $C_GROUP | tee -a \$SVMBIND_VM_OUT/bench.txt" \
+		-c "SVMBIND_TEST_NO_LAST=1 $b/tests/conformance" \
+		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/conformance"
+}
+
+# No IOMMU at all, vfio's unsafe no-IOMMU mode: /dev/vfio/noiommu-N, the
+# library's no-IOMMU container path.
+noiommu_tier() {
+	local b=$BUILD
+	skip_vm && return 77
+	vm_to "$BUILD/vm-noiommu" --kernel new --noiommu \
+		--driver vfio-pci -c "$b/tests/conformance" \
+		--driver svmref -c "$b/tests/conformance"
+}
+
+# 32-bit: the library with a 64-bit off_t (VFIO region offsets are index << 40),
+# and the doc snippets linked against it (run in the VM by vm_tier).
+m32_build() {
+	cmake -S . -B "$BUILD-m32" -DSVMBIND_WERROR=ON -DCMAKE_C_FLAGS=-m32 -DSVMBIND_TESTS=OFF \
+		-DSVMBIND_BENCH=OFF -DSVMBIND_DOCS=OFF -DSVMBIND_EXAMPLES=OFF -DSVMBIND_LIBNL=OFF \
+		-DSVMBIND_LIBSYSTEMD=OFF >/dev/null
+	cmake --build "$BUILD-m32" -j "$JOBS" >/dev/null
+	file -L "$BUILD-m32/lib/libsvmbind.so" | grep -q 'ELF 32-bit' || { echo "not a 32-bit library"; return 1; }
+	nm -D "$BUILD-m32/lib/libsvmbind.so" | grep -qw 'mmap64' || { echo "mmap is not mmap64"; return 1; }
+	! nm -D "$BUILD-m32/lib/libsvmbind.so" | grep -qw 'mmap' || { echo "a 32-bit off_t mmap is used"; return 1; }
+	tests/docs/snippets.sh build "$BUILD-m32" "$BUILD-m32/snippets" -m32
+}
+
+snippets_build() { tests/docs/snippets.sh build "$BUILD" "$BUILD/snippets"; }
+
+# The broker's Check suite on the provider, and its parser's fuzz target (bounded).
+broker_tier() {
+	skip_vm && return 77
+	tests/broker/vm-tests.sh "$BUILD" "${SVMBIND_FUZZ_SECS:-60}" --out "$BUILD/vm-broker"
+}
+
 
 vm_asan_tier() {
 	# The same suites built with ASan+UBSan, in a boot of their own (Yama 3 is
@@ -116,8 +185,13 @@ vm_asan_tier() {
 }
 
 provider_selftest() {
-	[ "${SVMBIND_SKIP_VM:-}" = 1 ] && { echo "SVMBIND_SKIP_VM=1: NOT run"; return 77; }
+	skip_vm && return 77
 	STRESS_SECS=10 tests/vm/provider/selftest.sh -v --timeout 600
+}
+
+provider_selftest_new() {
+	skip_vm && return 77
+	STRESS_SECS=10 tests/vm/provider/selftest.sh -v --timeout 600 --kernel new
 }
 
 demo() {
@@ -125,16 +199,19 @@ demo() {
 	say "building"
 	build "$BUILD"
 	tests/vm/setup.sh
-	local b=$BUILD c='${SVMBIND_LAB_DEVS##*,}'
+	local b=$BUILD c=$C
 	say "booting Debian's kernel in QEMU (emulated VT-d, edu devices)"
 	vm --driver vfio-pci \
 		-c "echo '--- stock vfio-pci: the kernel has no SVM bind, and the library says so'" \
 		-c "$b/tools/svmbind-probe $c; true" \
 		-c "$b/examples/bind_self $c; test \$? = 2" \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		--driver svmref \
 		-c "echo '--- the reference provider (the seed UAPI): bind for real'" \
 		-c "$b/tools/svmbind-probe $c" \
-		-c "$b/examples/bind_self $c"
+		-c "$b/examples/bind_self $c" \
+		-c "echo '--- the seed flow: A owns the device, B asks to be bound, A works on B memory'" \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh"
 }
 
 test_all() {
@@ -146,12 +223,20 @@ test_all() {
 	step "consumers: install, pkg-config, find_package, each header alone (C11, C++17), man pages" \
 		tests/consumers/check.sh "$BUILD"
 	step "ABI: abidiff against abi/*.abi, version node = project version" abi/check.sh "$BUILD"
+	step "docs: every C snippet of README.md and docs/ compiles (run in the VM below)" snippets_build
+	step "32-bit build: 64-bit off_t (mmap64), the snippets linked against it" m32_build
 	step "host tier: pure logic on fixture bytes (CTest)" host_tier "$BUILD"
 	step "host tier under ASan+UBSan" host_tier "$BUILD-asan"
 	step "host tier under valgrind (leaks)" valgrind_tier
 	step "QEMU tier: Debian's kernel, stock vfio-pci and the svmref provider: conformance, unit" vm_tier
 	step "QEMU tier under ASan+UBSan: conformance, unit" vm_asan_tier
 	step "QEMU tier: the provider's raw-ioctl selftest, stress, clean unload" provider_selftest
+	step "QEMU tier: the bind broker (Check suite on the provider) and its parser's fuzz target" \
+		broker_tier
+	step "newest-kernel tier: Debian's newest kernel, iommufd + cdev and legacy paths, stock and provider" \
+		new_kernel_tier
+	step "newest-kernel tier: the provider's selftest there" provider_selftest_new
+	step "newest-kernel tier: no-IOMMU mode" noiommu_tier
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -3,8 +3,11 @@
  * bench_open_once: one device open+close, through the library or raw, for
  * counting its system calls with strace (bench/syscalls.sh).
  *
- *   bench_open_once lib|raw PCI-ADDRESS GROUP [warm]
+ *   bench_open_once lib|raw|raw-cdev PCI-ADDRESS GROUP|CDEV [warm]
  *
+ * raw: the legacy container's minimal sequence (GROUP is the group number);
+ * raw-cdev: the cdev + iommufd one (CDEV is "vfioN"). lib: whatever path
+ * the library chooses on this kernel.
  * With "warm", one open+close first, before the marker: what is counted is
  * then a later open+close, without the once-per-process costs (the heap's
  * first growth, the library's fork-guard page).
@@ -20,10 +23,34 @@
 
 static int open_close(const char *how, const char *bdf, const char *group);
 
+/* The cdev path's minimum: /dev/iommu, an IOAS, the cdev bound and attached, info. */
+static int open_close_cdev(const char *cdev)
+{
+	struct { uint32_t size, flags, out_ioas_id; } alloc = { sizeof(alloc), 0, 0 };
+	struct { uint32_t argsz, flags; int32_t iommufd; uint32_t out_devid; } bind;
+	struct { uint32_t argsz, flags, pt_id; } attach;
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char path[64];
+	int i = open("/dev/iommu", O_RDWR | O_CLOEXEC), d;
+
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", cdev);
+	if (i < 0 || ioctl(i, _IO(';', 0x81), &alloc))
+		return 1;
+	d = open(path, O_RDWR | O_CLOEXEC);
+	bind = (typeof(bind)){ sizeof(bind), 0, i, 0 };
+	attach = (typeof(attach)){ sizeof(attach), 0, alloc.out_ioas_id };
+	if (d < 0 || ioctl(d, _IO(VFIO_TYPE, VFIO_BASE + 18), &bind) ||
+	    ioctl(d, _IO(VFIO_TYPE, VFIO_BASE + 19), &attach) || ioctl(d, VFIO_DEVICE_GET_INFO, &info))
+		return 1;
+	close(d);
+	close(i);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "warm"))) {
-		fprintf(stderr, "usage: %s lib|raw PCI-ADDRESS GROUP [warm]\n", argv[0]);
+		fprintf(stderr, "usage: %s lib|raw|raw-cdev PCI-ADDRESS GROUP|CDEV [warm]\n", argv[0]);
 		return 64;
 	}
 	if (argc == 5 && open_close(argv[1], argv[2], argv[3]))
@@ -45,6 +72,8 @@ static int open_close(const char *how, const char *bdf, const char *group)
 		svmbind_ctx_free(ctx);
 		return 0;
 	}
+	if (!strcmp(how, "raw-cdev"))
+		return open_close_cdev(group);
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	char path[64];

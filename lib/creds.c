@@ -54,3 +54,19 @@ int svmbind__memlock_limited(void)
 		return -errno;
 	return rl.rlim_cur != RLIM_INFINITY;
 }
+
+int svmbind__real_uid_of(pid_t pid)
+{
+	char path[32], buf[2048], *line;
+	unsigned int uid;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	ret = svmbind__read_text(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	line = strstr(buf, "\nUid:");
+	if (!line || sscanf(line + 5, "%u", &uid) != 1)
+		return -ENODATA;
+	return (int)uid;
+}

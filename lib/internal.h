@@ -147,6 +147,7 @@ HIDDEN int svmbind__cdev_name(int fd, char out[16]);
 
 HIDDEN int svmbind__cap_effective(int cap);		/* 1, 0, or -errno */
 HIDDEN int svmbind__ptrace_scope(void);		/* 0..3 or -errno */
+HIDDEN int svmbind__real_uid_of(pid_t pid);		/* the real uid of @pid, or -errno */
 HIDDEN int svmbind__memlock_limited(void);		/* 1 when MAP_DMA is bound by RLIMIT_MEMLOCK */
 
 /* ---- internal entry points ---- */

@@ -187,7 +187,7 @@ static void undo_bind(struct svmbind_device *dev, uint32_t pasid)
 
 static int bind_error(struct svmbind_device *dev, pid_t pid, bool foreign, int err)
 {
-	int scope;
+	int scope, target_uid;
 
 	switch (err) {
 	case ENOTTY:
@@ -217,9 +217,15 @@ static int bind_error(struct svmbind_device *dev, pid_t pid, bool foreign, int e
 	case EACCES:
 	case EPERM:
 		scope = svmbind__ptrace_scope();
-		if (scope == 1)
-			pr_err("%s: bind pid %d: %s: Yama ptrace_scope is 1: only ancestors may bind it; "
-			       "have process %d call prctl(PR_SET_PTRACER, %d), or grant CAP_SYS_PTRACE",
+		if (scope < 2 && (target_uid = svmbind__real_uid_of(pid)) >= 0 &&
+		    (uid_t)target_uid != getuid() && svmbind__cap_effective(19 /* CAP_SYS_PTRACE */) != 1)
+			pr_err("%s: bind pid %d: %s: pid %d runs as uid %d, this process as uid %u: the "
+			       "ptrace access check needs the same real uid and gid, or CAP_SYS_PTRACE",
+			       dev->name, pid, strerror(err), pid, target_uid, (unsigned int)getuid());
+		else if (scope == 1)
+			pr_err("%s: bind pid %d: %s: Yama ptrace_scope is 1: only ancestors, or the tracer "
+			       "it named, may bind it; have process %d call prctl(PR_SET_PTRACER, %d), or "
+			       "grant CAP_SYS_PTRACE",
 			       dev->name, pid, strerror(err), pid, getpid());
 		else if (scope >= 2)
 			pr_err("%s: bind pid %d: %s: Yama ptrace_scope is %d: %s", dev->name, pid,
@@ -556,7 +562,7 @@ int svmbind_device_bond(struct svmbind_device *dev, size_t i, struct svmbind_bon
 	out.pasid = dev->bonds[i].pasid;
 	out.refs = dev->bonds[i].refs;
 	out.pid = dev->bonds[i].pid;
-	out.reserved = 0;
+	out.alive = dev->bonds[i].witness == WITNESS_NONE ? -1 : witness_alive(dev->bonds[i].witness);
 	pthread_mutex_unlock(&dev->lock);
 	memcpy(bond, &out, bond->sz < sizeof(out) ? bond->sz : sizeof(out));
 	return svmbind__ok(0);

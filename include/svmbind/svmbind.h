@@ -767,7 +767,10 @@ struct svmbind_bond {
 	uint32_t pasid;		/**< out: the PASID */
 	uint32_t refs;		/**< out: binds not yet unbound */
 	pid_t pid;		/**< out: the process bound (the caller's pid for svm_bind_self()) */
-	uint32_t reserved;	/**< out: 0 (explicit padding) */
+	/** out: 1 while the bonded address space exists, 0 once it is gone (the process
+	 *  exited or exec'd: svm_unbind() would say -SVMBIND_ERR_BOND_GONE), -1 when the
+	 *  library cannot watch it (see svm_bind_pid()). @since 1.1 */
+	int32_t alive;
 };
 
 /**

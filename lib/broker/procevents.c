@@ -6,6 +6,7 @@
  * Joining the group needs CAP_NET_ADMIN. Events carry only pids (of the
  * initial pid namespace): the broker confirms each through the client's pidfd.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "broker_internal.h"
@@ -43,26 +44,28 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	struct sb_procevents *pe = arg;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct cn_msg *cn;
-	struct proc_event *ev;
+	struct proc_event ev;	/* copied: after the 20-byte cn_msg it is not 8-byte aligned */
 
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*cn) + sizeof(*ev) - sizeof(ev->event_data))
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*cn) + offsetof(struct proc_event, event_data))
 		return NL_SKIP;
 	cn = nlmsg_data(nlh);
 	if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC ||
-	    cn->len < sizeof(*ev) - sizeof(ev->event_data))
+	    cn->len < offsetof(struct proc_event, event_data) ||
+	    cn->len > nlh->nlmsg_len - NLMSG_HDRLEN - sizeof(*cn))
 		return NL_SKIP;
-	ev = (struct proc_event *)cn->data;
-	switch (ev->what) {
+	memset(&ev, 0, sizeof(ev));
+	memcpy(&ev, cn->data, cn->len < sizeof(ev) ? cn->len : sizeof(ev));
+	switch (ev.what) {
 	case PROC_EVENT_EXEC:
-		pe->fn(pe->arg, SB_EV_EXEC, ev->event_data.exec.process_tgid);
+		pe->fn(pe->arg, SB_EV_EXEC, ev.event_data.exec.process_tgid);
 		break;
 	case PROC_EVENT_UID:
 	case PROC_EVENT_GID:
-		pe->fn(pe->arg, SB_EV_CREDS, ev->event_data.id.process_tgid);
+		pe->fn(pe->arg, SB_EV_CREDS, ev.event_data.id.process_tgid);
 		break;
 	case PROC_EVENT_EXIT:
-		if (ev->event_data.exit.process_pid == ev->event_data.exit.process_tgid)
-			pe->fn(pe->arg, SB_EV_EXIT, ev->event_data.exit.process_tgid);
+		if (ev.event_data.exit.process_pid == ev.event_data.exit.process_tgid)
+			pe->fn(pe->arg, SB_EV_EXIT, ev.event_data.exit.process_tgid);
 		break;
 	default:
 		break;

@@ -32,7 +32,7 @@
 		       #type " has hidden padding after " #last)
 NO_PADDING(struct svmbind_ctx_opts, fd);
 NO_PADDING(struct svmbind_device_opts, reserved);
-NO_PADDING(struct svmbind_bond, reserved);
+NO_PADDING(struct svmbind_bond, alive);
 NO_PADDING(struct svmbind_region_info, offset);
 NO_PADDING(struct svmbind_sys_probe, vfio_cdev);
 NO_PADDING(struct svmbind_dev_probe, vtd_ecap);
@@ -55,6 +55,18 @@ static uint32_t refs_of(struct svmbind_device *dev, uint32_t pasid)
 			return b.refs;
 	}
 	return 0;
+}
+
+static int alive_of(struct svmbind_device *dev, uint32_t pasid)
+{
+	for (size_t i = 0; i < svmbind_device_nr_bonds(dev); i++) {
+		struct svmbind_bond b = { .sz = sizeof(b) };
+
+		ck_ok(svmbind_device_bond(dev, i, &b));
+		if (b.pasid == pasid)
+			return b.alive;
+	}
+	return -2;
 }
 
 /* ---- fork ---- */
@@ -216,7 +228,9 @@ START_TEST(rebinding_a_process_after_it_execs_counts_one_reference)
 	ck_assert_int_eq(lab_set_param("pasid_max", 1), 0);	/* the PASID comes back */
 	tu_target_start(&t, "x", -1);
 	ck_ok(svm_bind_pid(dev, t.pid, &pasid));
+	ck_assert_int_eq(alive_of(dev, pasid), 1);
 	tu_target_exec(&t);
+	ck_assert_int_eq(alive_of(dev, pasid), 0);	/* the handle knows, before any unbind */
 	ck_ok(svm_bind_pid(dev, t.pid, &fresh));
 	ck_assert_uint_eq(fresh, pasid);
 	ck_assert_uint_eq(svmbind_device_nr_bonds(dev), 1);
@@ -292,7 +306,7 @@ START_TEST(close_after_exec_never_drops_the_bond_that_reuses_the_pasid)
 {
 	struct svmbind_ctx *ctx = tu_ctx();
 	struct svmbind_device *dev = tu_open(ctx, lab_dev(2));
-	int devfd = svmbind_device_fd(dev), go[2];
+	int devfd = svmbind_device_fd(dev), up[2], down[2];
 	char c;
 	struct tu_target t;
 	uint32_t pasid;
@@ -303,7 +317,8 @@ START_TEST(close_after_exec_never_drops_the_bond_that_reuses_the_pasid)
 	ck_ok(svm_bind_pid(dev, t.pid, &pasid));
 	tu_target_exec(&t);
 	/* A child binds itself through the shared device fd: its bond holds the PASID. */
-	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
@@ -311,18 +326,20 @@ START_TEST(close_after_exec_never_drops_the_bond_that_reuses_the_pasid)
 
 		if (ioctl(devfd, VFIO_DEVICE_BIND_TASK, &s) || s.pasid != pasid)
 			_exit(1);
-		if (write(go[1], "b", 1) != 1 || read(go[0], &c, 1) != 1)
+		if (write(up[1], "b", 1) != 1 || read(down[0], &c, 1) != 1)
 			_exit(2);
 		_exit(0);
 	}
-	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
 	ck_assert_int_eq(tu_param("bonds"), 1);
 	ck_ok(svmbind_device_close(dev));	/* the parent's fd closes; the child's copy lives */
 	ck_assert_int_eq(tu_param("bonds"), 1);
-	ck_assert_int_eq(write(go[1], "q", 1), 1);
+	ck_assert_int_eq(write(down[1], "q", 1), 1);
 	ck_assert_int_eq(wait_child(child), 0);
-	close(go[0]);
-	close(go[1]);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
 	tu_target_stop(&t);
 	svmbind_ctx_free(ctx);
 }

@@ -9,7 +9,9 @@
 #
 # Snippets are the ```c blocks of README.md and the ~~~{.c} blocks of
 # docs/*.md. Each takes the device's PCI address as its first argument and
-# must exit 0 on the reference provider.
+# must exit 0 on the reference provider. A block whose first line is a
+# comment starting "/* fragment" is an outline, not a program: it is counted
+# and named, not compiled.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -17,9 +19,10 @@ extract() {	# extract OUT-DIR: one .c file per snippet, named after its document
 	local out=$1 doc
 	for doc in "$ROOT/README.md" "$ROOT"/docs/*.md; do
 		awk -v out="$out" -v base="$(basename "$doc" .md)" '
-			/^(```c|~~~\{\.c\})[[:space:]]*$/ { n++; file = sprintf("%s/%s-%d.c", out, base, n); on = 1; next }
+			/^(```c|~~~\{\.c\})[[:space:]]*$/ { n++; file = sprintf("%s/%s-%d.c", out, base, n); on = 1; first = 1; next }
 			on && /^(```|~~~)[[:space:]]*$/ { on = 0; close(file); next }
-			on { print > file }' "$doc"
+			on && first && /^\/\* fragment/ { on = 0; first = 0; print base "-" n > (out "/fragments"); next }
+			on { print > file; first = 0 }' "$doc"
 	done
 }
 
@@ -38,6 +41,8 @@ build)
 		n=$((n + 1))
 	done
 	echo "snippets: $n compiled into $out"
+	[ -f "$out/fragments" ] && echo "snippets: fragments, not compiled: $(tr '\n' ' ' < "$out/fragments")"
+	true
 	;;
 run)
 	[ $# -eq 3 ] || { echo "usage: $0 run OUT-DIR PCI-ADDRESS" >&2; exit 2; }
@@ -45,8 +50,11 @@ run)
 	for prog in "$out"/*.c; do
 		prog=${prog%.c}
 		n=$((n + 1))
-		if "$prog" "$dev"; then echo "snippet $(basename "$prog"): ok"
-		else echo "snippet $(basename "$prog"): FAILED (exit $?)"; bad=$((bad + 1)); fi
+		rc=0
+		[ -x "$prog" ] && "$prog" "$dev" || rc=$?
+		[ -x "$prog" ] || rc=127
+		if [ "$rc" = 0 ]; then echo "snippet $(basename "$prog"): ok"
+		else echo "snippet $(basename "$prog"): FAILED (exit $rc)"; bad=$((bad + 1)); fi
 	done
 	echo "snippets: $((n - bad)) passed, $bad failed"
 	[ "$bad" -eq 0 ]

@@ -217,8 +217,8 @@ int main(void)
 			check(cfg[pasid + 6] & 1, "PASID enabled by the kernel", "scalable mode with x-pasid-mode=on");
 		}
 		if (pri)
-			printf("  %-48s %s\n", "PRI capability, enabled (at the first SVA bind)",
-			       (cfg[pri + 4] & 1) ? "yes, enabled" : "yes, not enabled yet");
+			printf("  %-48s %s\n", "PRI capability",
+			       (cfg[pri + 4] & 1) ? "yes, enabled by the kernel" : "yes, not enabled (yet)");
 		else
 			printf("  %-48s no\n", "PRI capability");
 		if (!iommu_done++)

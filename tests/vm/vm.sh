@@ -217,7 +217,7 @@ fi
 if [ -n "$svmref_ko" ]; then
 	svmref_ko=$(cd "$(dirname "$svmref_ko")" && pwd)/$(basename "$svmref_ko")
 	[ -f "$svmref_ko" ] || die "no $svmref_ko"
-	[ "$(modinfo -F vermagic "$svmref_ko" | cut -d' ' -f1)" = "$KVER" ] ||
+	[ "$(modinfo -F vermagic "$svmref_ko" | head -n1 | cut -d' ' -f1)" = "$KVER" ] ||
 		die "$svmref_ko is not built for $KVER"
 fi
 

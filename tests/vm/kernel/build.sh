@@ -98,11 +98,12 @@ cfg_hash=$( { cat "$FRAGMENT"; echo "rev $BUILD_REV"; } | sha256sum | cut -c1-12
 
 # Newest complete build for this config, whatever the source version.
 newest_cached() {
-	local d
-	for d in $(ls -1dt "$KC"/*-"$cfg_hash" 2>/dev/null); do
-		[ -f "$d/kernel.env" ] && { printf '%s\n' "$d"; return 0; }
+	local d best=
+	for d in "$KC"/*-"$cfg_hash"; do
+		[ -f "$d/kernel.env" ] || continue
+		[ -z "$best" ] || [ "$d/kernel.env" -nt "$best/kernel.env" ] && best=$d
 	done
-	return 1
+	[ -n "$best" ] && printf '%s\n' "$best"
 }
 
 offline=${SVMBIND_VM_KOFFLINE:-0}
@@ -124,7 +125,8 @@ fi
 candidate() {
 	apt-cache "${APT_OPTS[@]}" policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)' || true
 }
-pkg= ver=
+pkg=
+ver=
 for p in ${SVMBIND_VM_KSRC:-linux-source-7.3 linux-source-6.12}; do
 	v=$(candidate "$p")
 	if [ -n "$v" ]; then
@@ -147,15 +149,16 @@ fi
 t_start=$(date +%s)
 mkdir -p "$KC/debs"
 sver=${ver//[~:+]/_}
-deb=$(ls -1 "$KC/debs/${pkg}_"*.deb 2>/dev/null | grep -F "_${ver#*:}_all.deb" | head -n1 || true)
-if [ -z "$deb" ]; then
+# The .deb of exactly this version (apt names it with the epoch left out).
+deb=$KC/debs/${pkg}_${ver#*:}_all.deb
+if [ ! -f "$deb" ]; then
 	log "apt-get download $pkg=$ver (private apt configuration)"
 	tmp=$(mktemp -d "$KC/debs/.dl.XXXXXX")
 	(cd "$tmp" && apt-get "${APT_OPTS[@]}" -q download "$pkg=$ver" >&2) ||
 		{ rm -rf "$tmp"; die "apt-get download $pkg=$ver failed"; }
 	mv "$tmp"/*.deb "$KC/debs/"
 	rmdir "$tmp"
-	deb=$(ls -1 "$KC/debs/${pkg}_"*.deb | grep -F "_${ver#*:}_all.deb" | head -n1)
+	[ -f "$deb" ] || die "apt-get download did not leave $deb"
 fi
 
 SRC=$KC/src/$sver
