@@ -83,7 +83,8 @@ static void iommufd_ctx_fini(struct svmbind_ctx *ctx)
 	free(ctx->ranges);
 }
 
-/* "vfioN" of the device's cdev, from sysfs: 0, -ENOENT (none), or -errno. */
+/* "vfioN" of the device's cdev ("noiommu-vfioN" for a no-IOMMU device, where
+ * the kernel has CONFIG_IOMMUFD_NOIOMMU), from sysfs: 0, -ENOENT, or -errno. */
 static int cdev_of(const char *bdf, char *name, size_t len)
 {
 	char path[96];
@@ -96,7 +97,8 @@ static int cdev_of(const char *bdf, char *name, size_t len)
 	if (!dir)
 		return -errno;
 	while ((de = readdir(dir))) {
-		if (!strncmp(de->d_name, "vfio", 4) && strlen(de->d_name) < len) {
+		if ((!strncmp(de->d_name, "vfio", 4) || !strncmp(de->d_name, "noiommu-vfio", 12)) &&
+		    strlen(de->d_name) < len) {
 			strcpy(name, de->d_name);
 			ret = 0;
 			break;
@@ -117,7 +119,7 @@ static int open_cdev(struct svmbind_device *dev)
 		if (ret)
 			return ret;
 		if (in_noiommu_group(dev->name)) {
-			pr_err("%s: a no-IOMMU device has no VFIO cdev (that needs "
+			pr_err("%s: a no-IOMMU device has no VFIO cdev on this kernel (that needs "
 			       "CONFIG_IOMMUFD_NOIOMMU): use the legacy container "
 			       "(SVMBIND_BACKEND_LEGACY or _AUTO)", dev->name);
 			return FAIL(SVMBIND_ERR_NO_VFIO_CDEV);
