@@ -156,8 +156,8 @@ noiommu_tier() {
 m32_build() {
 	cmake -S . -B "$BUILD-m32" -DSVMBIND_WERROR=ON -DCMAKE_C_FLAGS=-m32 -DSVMBIND_TESTS=OFF \
 		-DSVMBIND_BENCH=OFF -DSVMBIND_DOCS=OFF -DSVMBIND_EXAMPLES=OFF -DSVMBIND_LIBNL=OFF \
-		-DSVMBIND_LIBSYSTEMD=OFF >/dev/null
-	cmake --build "$BUILD-m32" -j "$JOBS" >/dev/null
+		-DSVMBIND_LIBSYSTEMD=OFF >/dev/null || return 1
+	cmake --build "$BUILD-m32" -j "$JOBS" >"$BUILD-m32.log" 2>&1 || { cat "$BUILD-m32.log"; return 1; }
 	file -L "$BUILD-m32/lib/libsvmbind.so" | grep -q 'ELF 32-bit' || { echo "not a 32-bit library"; return 1; }
 	nm -D "$BUILD-m32/lib/libsvmbind.so" | grep -qw 'mmap64' || { echo "mmap is not mmap64"; return 1; }
 	! nm -D "$BUILD-m32/lib/libsvmbind.so" | grep -qw 'mmap' || { echo "a 32-bit off_t mmap is used"; return 1; }

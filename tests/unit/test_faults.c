@@ -57,6 +57,7 @@ static bool kernel_container_has_iommu(struct svmbind_ctx *ctx)
 
 START_TEST(injected_fault_hits_the_library_and_never_the_test)
 {
+	struct svmbind_ctx_opts o;
 	struct svmbind_ctx *ctx = NULL;
 	int fd;
 
@@ -65,13 +66,14 @@ START_TEST(injected_fault_hits_the_library_and_never_the_test)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	ck_assert_uint_eq(faultinj_calls(), 0);
-	ck_assert_int_lt(svmbind_ctx_new(NULL, &ctx), 0);	/* its first call fails */
+	ck_assert_int_eq(tu_ctx_opts(&o), 0);	/* the path under test: its first call is an open */
+	ck_assert_int_lt(svmbind_ctx_new(&o, &ctx), 0);	/* its first call fails */
 	ck_assert_ptr_nonnull(faultinj_fired());
 	ck_assert_msg(!strncmp(faultinj_fired(), "open", 4), "first call: %s", faultinj_fired());
 	ck_assert_uint_eq(faultinj_calls(), 1);
 	ck_assert_ptr_null(ctx);
 	faultinj_inject(0, 0);
-	ck_ok(svmbind_ctx_new(NULL, &ctx));
+	ck_ok(svmbind_ctx_new(&o, &ctx));
 	ck_assert_uint_gt(faultinj_calls(), 1);
 	svmbind_ctx_free(ctx);
 }
