@@ -136,7 +136,7 @@ new_kernel_tier() {
 		-c "tests/docs/snippets.sh run $b/snippets $c" \
 		-c "$b/bench/bench_bind $c 1000 | tee \$SVMBIND_VM_OUT/bench.txt" \
 		-c "bench/syscalls.sh $b $c $C_GROUP $C_CDEV | tee -a \$SVMBIND_VM_OUT/bench.txt" \
-		-c "SVMBIND_TEST_BACKEND=legacy bench/syscalls.sh $b $c $C_GROUP | tee -a \$SVMBIND_VM_OUT/bench.txt" \
+		-c "bench/syscalls.sh $b $c $C_GROUP | tee -a \$SVMBIND_VM_OUT/bench.txt" \
 		-c "SVMBIND_TEST_NO_LAST=1 $b/tests/conformance" \
 		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/conformance"
 }
@@ -157,14 +157,29 @@ m32_build() {
 	cmake -S . -B "$BUILD-m32" -DSVMBIND_WERROR=ON -DCMAKE_C_FLAGS=-m32 -DSVMBIND_TESTS=OFF \
 		-DSVMBIND_BENCH=OFF -DSVMBIND_DOCS=OFF -DSVMBIND_EXAMPLES=OFF -DSVMBIND_LIBNL=OFF \
 		-DSVMBIND_LIBSYSTEMD=OFF >/dev/null || return 1
-	cmake --build "$BUILD-m32" -j "$JOBS" >"$BUILD-m32.log" 2>&1 || { cat "$BUILD-m32.log"; return 1; }
-	file -L "$BUILD-m32/lib/libsvmbind.so" | grep -q 'ELF 32-bit' || { echo "not a 32-bit library"; return 1; }
-	nm -D "$BUILD-m32/lib/libsvmbind.so" | grep -qw 'mmap64' || { echo "mmap is not mmap64"; return 1; }
-	! nm -D "$BUILD-m32/lib/libsvmbind.so" | grep -qw 'mmap' || { echo "a 32-bit off_t mmap is used"; return 1; }
+	local syms
+	cmake --build "$BUILD-m32" -j "$JOBS" >"$BUILD-m32/build.log" 2>&1 || { cat "$BUILD-m32/build.log"; return 1; }
+	file -L "$BUILD-m32/lib/libsvmbind.so" | grep 'ELF 32-bit' >/dev/null || { echo "not a 32-bit library"; return 1; }
+	syms=$(nm -D "$BUILD-m32/lib/libsvmbind.so")
+	grep -w 'mmap64' <<<"$syms" >/dev/null || { echo "mmap is not mmap64"; return 1; }
+	! grep -w 'mmap' <<<"$syms" >/dev/null || { echo "a 32-bit off_t mmap is used"; return 1; }
+	echo "32-bit libsvmbind maps regions with $(grep -w mmap64 <<<"$syms" | awk '{print $2}')"
 	tests/docs/snippets.sh build "$BUILD-m32" "$BUILD-m32/snippets" -m32
 }
 
 snippets_build() { tests/docs/snippets.sh build "$BUILD" "$BUILD/snippets"; }
+
+# Real SVA: our QEMU (tests/vm/qemu/, built once, cached) with VT-d in scalable
+# mode and our PASID device (svm-dma), the newest kernel, the provider binding
+# through iommu_sva_bind_device(): device DMA translated through B's page tables.
+vm_sva_tier() {
+	local b=$BUILD
+	skip_vm && return 77
+	vm_to "$BUILD/vm-sva" --kernel new --sva --driver svmref \
+		-c "$b/tests/sva/svacheck" -c "$b/tests/sva/sva_dma" \
+		-c "$b/tests/sva/sva_dma --bench | tee \$SVMBIND_VM_OUT/bench-sva.txt" \
+		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
+}
 
 # The broker's Check suite on the provider, and its parser's fuzz target (bounded).
 broker_tier() {
@@ -212,6 +227,9 @@ demo() {
 		-c "$b/examples/bind_self $c" \
 		-c "echo '--- the seed flow: A owns the device, B asks to be bound, A works on B memory'" \
 		-c "AB_BIN=$b/examples examples/ab_demo.sh"
+	say "real SVA: the newest kernel on our QEMU, whose PASID device walks B's own page tables"
+	vm_to "$BUILD/vm-sva-demo" --kernel new --sva --driver svmref \
+		-c "$b/tests/sva/sva_demo 0000:03:00.0"
 }
 
 test_all() {
@@ -237,6 +255,8 @@ test_all() {
 		new_kernel_tier
 	step "newest-kernel tier: the provider's selftest there" provider_selftest_new
 	step "newest-kernel tier: no-IOMMU mode" noiommu_tier
+	step "real SVA: our QEMU's PASID device, VT-d walking B's page tables, the provider binding for real" \
+		vm_sva_tier
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 	echo "$passed passed, $failed failed, $skipped skipped"

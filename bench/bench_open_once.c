@@ -3,11 +3,11 @@
  * bench_open_once: one device open+close, through the library or raw, for
  * counting its system calls with strace (bench/syscalls.sh).
  *
- *   bench_open_once lib|raw|raw-cdev PCI-ADDRESS GROUP|CDEV [warm]
+ *   bench_open_once lib|lib-legacy|lib-iommufd|raw|raw-cdev PCI-ADDRESS GROUP|CDEV [warm]
  *
  * raw: the legacy container's minimal sequence (GROUP is the group number);
  * raw-cdev: the cdev + iommufd one (CDEV is "vfioN"). lib: whatever path
- * the library chooses on this kernel.
+ * the library chooses on this kernel; lib-legacy, lib-iommufd: the path forced.
  * With "warm", one open+close first, before the marker: what is counted is
  * then a later open+close, without the once-per-process costs (the heap's
  * first growth, the library's fork-guard page).
@@ -50,7 +50,8 @@ static int open_close_cdev(const char *cdev)
 int main(int argc, char **argv)
 {
 	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "warm"))) {
-		fprintf(stderr, "usage: %s lib|raw|raw-cdev PCI-ADDRESS GROUP|CDEV [warm]\n", argv[0]);
+		fprintf(stderr, "usage: %s lib|lib-legacy|lib-iommufd|raw|raw-cdev PCI-ADDRESS GROUP|CDEV "
+			"[warm]\n", argv[0]);
 		return 64;
 	}
 	if (argc == 5 && open_close(argv[1], argv[2], argv[3]))
@@ -63,11 +64,16 @@ int main(int argc, char **argv)
 
 static int open_close(const char *how, const char *bdf, const char *group)
 {
-	if (!strcmp(how, "lib")) {
+	if (!strncmp(how, "lib", 3)) {
+		struct svmbind_ctx_opts o = { .sz = sizeof(o) };
 		struct svmbind_ctx *ctx;
 		struct svmbind_device *dev;
 
-		if (svmbind_ctx_new(NULL, &ctx) || svmbind_device_open(ctx, bdf, NULL, &dev))
+		if (!strcmp(how, "lib-legacy"))
+			o.backend = SVMBIND_BACKEND_LEGACY;
+		else if (!strcmp(how, "lib-iommufd"))
+			o.backend = SVMBIND_BACKEND_IOMMUFD;
+		if (svmbind_ctx_new(&o, &ctx) || svmbind_device_open(ctx, bdf, NULL, &dev))
 			return 1;
 		svmbind_ctx_free(ctx);
 		return 0;

@@ -15,8 +15,10 @@ count() {	# count lib|raw [warm]
 	awk '/open-begins/ {on=1; next} on && !/exit_group|\+\+\+/ {n++} END {print n+0}' "$log"
 	rm -f "$log"
 }
-rawmode=raw path="legacy container"
-[ -n "$cdev" ] && rawmode=raw-cdev path="cdev + iommufd"
-lib=$(count lib) raw=$(count $rawmode) libw=$(count lib warm) raww=$(count $rawmode warm)
+rawmode=raw libmode=lib-legacy path="legacy container"
+[ -n "$cdev" ] && rawmode=raw-cdev libmode=lib-iommufd path="cdev + iommufd"
+lib=$(count $libmode) raw=$(count $rawmode) libw=$(count $libmode warm) raww=$(count $rawmode warm)
+auto=$(count lib warm)
 awk -v l="$libw" -v r="$raww" -v p="$path" 'BEGIN { printf "syscalls per device open+close (%s): library %d, raw minimum %d, ratio %.2f\n", p, l, r, l / r }'
+echo "syscalls per device open+close with the backend left to the library (SVMBIND_BACKEND_AUTO): $auto"
 awk -v l="$lib" -v r="$raw" 'BEGIN { printf "syscalls of the first open+close in a process: library %d, raw %d (the heap, the fork guard)\n", l, r }'

@@ -11,7 +11,6 @@
  * the line into B's second buffer, which nobody mapped or pinned. B prints it.
  * Exit 0 when B read back its line, 1 otherwise, 77 outside that VM.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -17,7 +17,6 @@
  *   sva_dma --bench    bytes per second through SVA vs through an IOVA
  *                      mapping of the same buffers, same device, same VM
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -16,7 +16,6 @@
  * Exit: 0 all good, 1 something is missing (printed), 77 no svm-dma
  * device (not the SVA VM).
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -57,6 +57,7 @@
 
 #include <svmbind/vfio_svm.h>	/* include/ of the library: the seed UAPI */
 #include "svmref_uapi.h"	/* tests/lab/: parameters and the DMA ioctl */
+#include "svmref_sva.c"		/* real SVA bonds for the svm-dma device */
 
 /*
  * Kernel API differences between Debian's 6.1 and newer kernels (7.3 here).
@@ -259,6 +260,7 @@ struct svmref_bond {
 	unsigned long flags;		/* SVMREF_BOND_DEAD */
 	unsigned int refs;		/* BINDs not yet UNBound; sdev->lock */
 	u32 pasid;
+	void *sva;			/* real SVA bond (svmref_sva.c) or NULL */
 };
 
 static struct svmref_device *to_svmref(struct vfio_device *vdev)
@@ -327,6 +329,7 @@ static void svmref_bonds_free(struct list_head *graveyard)
 	list_for_each_entry_safe(bond, tmp, graveyard, node) {
 		list_del(&bond->node);
 		mmu_notifier_unregister(&bond->mn, bond->mm);
+		svmref_sva_unbind(bond->sva);
 		mmdrop(bond->mm);
 		kfree(bond);
 	}
@@ -394,6 +397,9 @@ static int svmref_bond_get(struct svmref_device *sdev, struct mm_struct *mm)
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
+	ret = svmref_sva_bind(sdev->core_device.pdev, mm, &bond->sva, &min, &max);
+	if (ret)
+		goto out_free;
 
 	ret = ida_alloc_range(&sdev->pasids, min, max, GFP_KERNEL);
 	if (ret < 0)
@@ -423,6 +429,7 @@ static int svmref_bond_get(struct svmref_device *sdev, struct mm_struct *mm)
 	goto out_unlock;
 
 out_free:
+	svmref_sva_unbind(bond->sva);
 	kfree(bond);
 out_unlock:
 	mutex_unlock(&sdev->lock);
