@@ -26,9 +26,11 @@ as_root() {
 		die "need root to run: $* (run as root, or install sudo)"; fi
 }
 
-# Debian packages the build and the fast tier need (the VM tier installs its own).
-PKGS=(build-essential cmake pkg-config check libnl-3-dev libnl-genl-3-dev
-      doxygen graphviz strace valgrind abigail-tools clang libclang-rt-14-dev groff-base python3)
+# Debian packages the build and the host tiers need (gcc-multilib: the 32-bit build;
+# libsystemd-dev: the broker's sd_listen_fds(); the VM tiers install their own).
+PKGS=(build-essential cmake pkg-config check libnl-3-dev libnl-genl-3-dev libsystemd-dev
+      doxygen graphviz strace valgrind abigail-tools clang libclang-rt-14-dev groff-base python3
+      gcc-multilib file util-linux)
 
 install_packages() {
 	local missing=()
