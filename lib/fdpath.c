@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* What a file descriptor handed to the library is: its path, the device behind a cdev. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -51,4 +52,27 @@ int svmbind__cdev_name(int fd, char out[16])
 		return FAIL(EBADF);
 	}
 	return 0;
+}
+
+int svmbind__pidfd_pid(int pidfd)
+{
+	char path[48], buf[512], *p;
+	long pid;
+	int ret;
+
+	if (pidfd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	ret = svmbind__read_text(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret == -ENOENT ? -EBADF : ret;
+	p = strstr(buf, "\nPid:");
+	if (!p)
+		return -EBADF;	/* not a pidfd */
+	pid = strtol(p + 5, NULL, 10);
+	if (pid == -1)
+		return -ESRCH;	/* exited and reaped */
+	if (pid == 0)
+		return -EXDEV;	/* not in this process's pid namespace */
+	return pid > 0 ? (int)pid : -EBADF;
 }

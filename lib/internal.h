@@ -142,6 +142,9 @@ HIDDEN int svmbind__check_owner(const struct svmbind_ctx *ctx, const char *what)
 HIDDEN int svmbind__fd_path(int fd, char *buf, size_t len);
 /* The PCI address of the device whose VFIO cdev @fd is: 0, or a failure (logged). */
 HIDDEN int svmbind__cdev_name(int fd, char out[16]);
+/* The pid a pidfd names, from its fdinfo: > 0, or -EBADF (no pidfd), -ESRCH
+ * (exited and reaped), -EXDEV (not in this pid namespace), -errno. */
+HIDDEN int svmbind__pidfd_pid(int pidfd);
 
 /* ---- process credentials (creds.c) ---- */
 
@@ -157,6 +160,14 @@ HIDDEN int svmbind__explain_device(const char *bdf);
 HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
 HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
 HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a forked child */
+/*
+ * A witness of @pid's address space: /proc/PID/mem holds the mm it was
+ * opened on. Opening it takes the same ptrace attach check as a bind, plus
+ * the file's owner check (the target's uid, or CAP_DAC_OVERRIDE). Open: fd
+ * or -errno. Alive: 1 while that address space exists, 0 once it is gone.
+ */
+HIDDEN int svmbind__witness_open(pid_t pid);
+HIDDEN int svmbind__witness_alive(int fd);
 HIDDEN void svmbind__adopt_bonds(struct svmbind_device *dev, pid_t old_owner);
 
 #endif

@@ -111,39 +111,46 @@ static void drop_bond(struct svmbind_device *dev, struct bond *b)
 	dev->nr_bonds--;
 }
 
-/*
- * A witness of @pid's address space: /proc/PID/mem holds the mm it was
- * opened on. Opening it takes the same ptrace attach check as the bind, plus
- * the file's owner check (the target's uid, or CAP_DAC_OVERRIDE).
- */
-static int witness_open(struct svmbind_device *dev, pid_t pid)
+int svmbind__witness_open(pid_t pid)
 {
 	char path[32];
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int svmbind__witness_alive(int fd)
+{
+	char c;
+	ssize_t n;
+
+	do	/* 0 (end of file) once the mm is gone; page 0 is unmapped: EIO while it lives */
+		n = pread(fd, &c, 1, 0);
+	while (n < 0 && (errno == EINTR || errno == EAGAIN));
+	return n != 0;
+}
+
+static int witness_open(struct svmbind_device *dev, pid_t pid)
+{
+	int fd = svmbind__witness_open(pid);
+
 	if (fd >= 0)
 		return fd;
-	if (errno != ENOENT && errno != ESRCH)	/* no such process: the bind will say so */
-		pr_info("%s: pid %d: open %s: %s: the library cannot watch this address space, so "
-			"it will not notice an exec of pid %d; run as its uid or with "
-			"CAP_DAC_OVERRIDE to let it", dev->name, pid, path, strerror(errno), pid);
+	if (fd != -ENOENT && fd != -ESRCH)	/* no such process: the bind will say so */
+		pr_info("%s: pid %d: open /proc/%d/mem: %s: the library cannot watch this address "
+			"space, so it will not notice an exec of pid %d; run as its uid or with "
+			"CAP_DAC_OVERRIDE to let it", dev->name, pid, pid, strerror(-fd), pid);
 	return WITNESS_NONE;
 }
 
 /* 1 while the witnessed address space exists, 0 once it is gone (exit, exec). */
 static int witness_alive(int w)
 {
-	char c;
-	ssize_t n;
-
 	if (w < 0)
 		return 1;	/* SELF (only asked in the owner process), NONE (unknowable) */
-	do
-		n = pread(w, &c, 1, 0);	/* page 0 is unmapped: EIO while the mm lives */
-	while (n < 0 && (errno == EINTR || errno == EAGAIN));
-	return n != 0;
+	return svmbind__witness_alive(w);
 }
 
 /* Make room before asking the kernel, so a bond is never made and then lost. */
@@ -282,26 +289,6 @@ static void record_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid, i
 
 enum bind_kind { BIND_SELF, BIND_PID, BIND_PIDFD };
 
-/* The pid a pidfd names, from its fdinfo: > 0, or -EBADF, -ESRCH (reaped or not visible). */
-static pid_t pidfd_pid(int pidfd)
-{
-	char path[48], buf[512], *p;
-	long pid;
-	int ret;
-
-	if (pidfd < 0)
-		return -EBADF;
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	ret = svmbind__read_text(path, buf, sizeof(buf));
-	if (ret < 0)
-		return ret == -ENOENT ? -EBADF : ret;
-	p = strstr(buf, "\nPid:");
-	if (!p)
-		return -EBADF;
-	pid = strtol(p + 5, NULL, 10);
-	return pid > 0 ? (pid_t)pid : -ESRCH;
-}
-
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
@@ -327,7 +314,7 @@ static int do_bind(struct svmbind_device *dev, enum bind_kind kind, pid_t pid, i
 	if (ret)
 		return ret;
 	if (kind == BIND_PIDFD) {
-		pid = pidfd_pid(pidfd);
+		pid = svmbind__pidfd_pid(pidfd);
 		if (pid == -EBADF) {
 			pr_err("%s: %s: fd %d is not a pidfd; get one with pidfd_open(2)", dev->name,
 			       what, pidfd);
@@ -336,7 +323,7 @@ static int do_bind(struct svmbind_device *dev, enum bind_kind kind, pid_t pid, i
 		if (pid < 0) {
 			pr_err("%s: %s: the process of pidfd %d has exited and was reaped (or lives in "
 			       "a pid namespace this process cannot see)", dev->name, what, pidfd);
-			return KFAIL(SVMBIND_ERR_NO_PROCESS, -pid);
+			return KFAIL(SVMBIND_ERR_NO_PROCESS, ESRCH);
 		}
 	} else if (foreign && pid <= 0) {
 		pr_err("%s: %s: pid %d: give a positive pid", dev->name, what, pid);

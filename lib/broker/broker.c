@@ -420,7 +420,7 @@ static int conn_validate(struct svmbind_broker *b, struct conn *c)
 		conn_close(b, c, SVMBIND_REVOKED_EXIT, true);
 		return -SVMBIND_BROKER_ERR_PEER_GONE;
 	}
-	if (c->bound && c->witness >= 0 && !sb_witness_alive(c->witness)) {
+	if (c->bound && c->witness >= 0 && !svmbind__witness_alive(c->witness)) {
 		revoke_bond(b, c, SVMBIND_REVOKED_EXEC, true);
 		return -SVMBIND_BROKER_ERR_REVOKED;
 	}
@@ -454,7 +454,7 @@ static void on_event(void *arg, enum sb_event ev, pid_t tgid)
 			continue;
 		}
 		if (ev == SB_EV_EXEC && c->bound &&
-		    (c->witness < 0 || !sb_witness_alive(c->witness))) {
+		    (c->witness < 0 || !svmbind__witness_alive(c->witness))) {
 			pr_debug("broker: pid %d exec'd: revoking PASID %u", (int)c->pid, c->pasid);
 			revoke_bond(b, c, SVMBIND_REVOKED_EXEC, true);
 		} else if (ev == SB_EV_CREDS && (b->flags & SVMBIND_BROKER_REVOKE_ON_CREDS) &&
@@ -482,7 +482,7 @@ static void forget_stale(struct svmbind_broker *b, struct conn *c)
 		next = o->pnext;
 		if (o == c || o->pasid != c->pasid)
 			continue;
-		if (o->pid == c->pid && peer_alive(o) && (o->witness < 0 || sb_witness_alive(o->witness)))
+		if (o->pid == c->pid && peer_alive(o) && (o->witness < 0 || svmbind__witness_alive(o->witness)))
 			continue;	/* the same address space: the kernel counts both */
 		pr_debug("broker: PASID %u of pid %d was handed out again: that bond had ended",
 			 o->pasid, (int)o->pid);
@@ -537,14 +537,14 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	}
 	c->pidfd = c->pending_fd;
 	c->pending_fd = -1;
-	pid = sb_pidfd_pid(c->pidfd);
+	pid = svmbind__pidfd_pid(c->pidfd);
 	if (pid == -ESRCH)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
 	if (pid != c->cred_pid) {
 		pr_info("broker: pid %d passed a pidfd that names %d: refused", (int)c->cred_pid, pid);
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
 	}
-	if (sb_proc_status(pid, &st) || sb_pidfd_pid(c->pidfd) != pid)
+	if (sb_proc_status(pid, &st) || svmbind__pidfd_pid(c->pidfd) != pid)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
 	peer.pid = pid;
 	peer.uid = c->cred_uid;
@@ -612,7 +612,7 @@ static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_m
 
 	/* The witness holds the address space the process has now; taken
 	 * before the bind, so an exec in between shows as a dead witness. */
-	w = sb_witness_open(c->pid);
+	w = svmbind__witness_open(c->pid);
 	if (w < 0)
 		pr_debug("broker: no /proc/%d/mem witness (%s): exec seen through events only",
 			 (int)c->pid, strerror(-w));
@@ -643,7 +643,7 @@ static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_m
 		return send_error(b, c, m->seq, ret, false);
 	}
 	forget_stale(b, c);
-	if (w >= 0 && !sb_witness_alive(w)) {	/* exec'd during the bind */
+	if (w >= 0 && !svmbind__witness_alive(w)) {	/* exec'd during the bind */
 		revoke_bond(b, c, SVMBIND_REVOKED_EXEC, false);
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_REVOKED, false);
 	}

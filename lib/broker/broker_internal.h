@@ -13,16 +13,9 @@
 
 /* ---- kernel-verified identity (peer.c) ---- */
 
-/* The pid a pidfd names, in our pid namespace: > 0, or -ESRCH (the process
- * has exited), -EXDEV (outside our pid namespace), -EBADF (not a pidfd). */
-HIDDEN int sb_pidfd_pid(int pidfd);
 HIDDEN int sb_pidfd_open(pid_t pid);			/* fd or -errno */
 HIDDEN int sb_peer_pidfd(int sock);			/* SO_PEERPIDFD: fd or -errno */
 HIDDEN bool sb_have_peer_pidfd(void);			/* probed once */
-/* /proc/PID/mem opened now: it holds the address space PID has now. */
-HIDDEN int sb_witness_open(pid_t pid);
-/* 1 while the witnessed address space lives, 0 once it is gone (exit, exec). */
-HIDDEN int sb_witness_alive(int fd);
 
 enum { SB_MAX_GROUPS = 64 };
 struct sb_status {

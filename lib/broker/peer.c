@@ -16,45 +16,6 @@
 #define SYS_pidfd_open 434
 #endif
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	return (int)n;
-}
-
-int sb_pidfd_pid(int pidfd)
-{
-	char path[64], buf[512], *p;
-	long pid;
-	int ret;
-
-	if (pidfd < 0)
-		return -EBADF;
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	ret = read_small(path, buf, sizeof(buf));
-	if (ret < 0)
-		return ret == -ENOENT ? -EBADF : ret;
-	p = strstr(buf, "\nPid:");
-	if (!p)
-		return -EBADF;	/* not a pidfd */
-	pid = strtol(p + 5, NULL, 10);
-	if (pid == -1)
-		return -ESRCH;	/* exited */
-	if (pid == 0)
-		return -EXDEV;	/* not in our pid namespace */
-	return pid > 0 ? (int)pid : -EBADF;
-}
-
 int sb_pidfd_open(pid_t pid)
 {
 	long fd = syscall(SYS_pidfd_open, pid, 0);
@@ -83,7 +44,7 @@ static void probe_peerpidfd(void)
 		return;
 	fd = sb_peer_pidfd(sv[0]);
 	if (fd >= 0) {
-		peerpidfd = sb_pidfd_pid(fd) == getpid();
+		peerpidfd = svmbind__pidfd_pid(fd) == getpid();
 		close(fd);
 	}
 	close(sv[0]);
@@ -94,29 +55,6 @@ bool sb_have_peer_pidfd(void)
 {
 	pthread_once(&peerpidfd_once, probe_peerpidfd);
 	return peerpidfd;
-}
-
-int sb_witness_open(pid_t pid)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-int sb_witness_alive(int fd)
-{
-	char c;
-	/* /proc/PID/mem answers 0 (end of file) once the mm it was opened on is
-	 * gone, before it looks at the address; while the mm lives, address 0
-	 * (unmapped) gives EIO. */
-	ssize_t n = pread(fd, &c, 1, 0);
-
-	if (n == 0)
-		return 0;
-	return 1;
 }
 
 static int parse_ids(const char *buf, const char *key, unsigned int out[4])
@@ -134,7 +72,7 @@ int sb_proc_status(pid_t pid, struct sb_status *st)
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ret = read_small(path, buf, sizeof(buf));
+	ret = svmbind__read_text(path, buf, sizeof(buf));
 	if (ret < 0)
 		return ret == -ENOENT ? -ESRCH : ret;
 	memset(st, 0, sizeof(*st));

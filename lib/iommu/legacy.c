@@ -292,11 +292,8 @@ static int find_group(const char *bdf, int *group)
 		return 0;
 	}
 	if (ret == -ENOENT) {
-		if (!svmbind__device_exists(bdf)) {
-			pr_err("%s: no such PCI device in /sys/bus/pci/devices; list them with "
-			       "'lspci -D'", bdf);
-			return FAIL(ENODEV);
-		}
+		if (!svmbind__device_exists(bdf))
+			return svmbind__explain_device(bdf);	/* says it is missing */
 		pr_err("%s: no IOMMU group: the IOMMU is missing or off; boot with intel_iommu=on "
 		       "(or amd_iommu=on), or enable vfio's unsafe no-IOMMU mode", bdf);
 		return FAIL(SVMBIND_ERR_NO_IOMMU_GROUP);
