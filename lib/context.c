@@ -55,20 +55,17 @@ static int choose_backend(uint32_t want, uint32_t type, int fd, const struct svm
 	return FAIL(EINVAL);
 }
 
-int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **out)
+/* The fd an options struct hands over (SVMBIND_CTX_ADOPT_FD), or -1. Read
+ * before any check: the context owns it from the call on, even a failed one. */
+static int adopted_fd(const struct svmbind_ctx_opts *opts)
 {
-	const struct svmbind__backend *be = &svmbind__legacy;
-	struct svmbind_ctx *ctx;
-	uint32_t type, flags;
-	int fd, ret;
+	if (!opts || opts->sz < sizeof(size_t) || !(OPTS_GET(opts, flags, 0) & SVMBIND_CTX_ADOPT_FD))
+		return -1;
+	return OPTS_GET(opts, fd, -1);
+}
 
-	if (!out)
-		return NULL_ARG();
-	if (!OPTS_VALID(opts, struct svmbind_ctx_opts))
-		return FAIL(EINVAL);
-	type = OPTS_GET(opts, iommu_type, 0);
-	flags = OPTS_GET(opts, flags, 0);
-	fd = flags & SVMBIND_CTX_ADOPT_FD ? OPTS_GET(opts, fd, -1) : -1;
+static int check_opts(const struct svmbind_ctx_opts *opts, uint32_t type, uint32_t flags, int fd)
+{
 	if (flags & ~CTX_FLAGS) {
 		pr_err("svmbind_ctx_opts.flags 0x%x: unknown flags 0x%x; the only one is "
 		       "SVMBIND_CTX_ADOPT_FD", flags, flags & ~CTX_FLAGS);
@@ -88,7 +85,29 @@ int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **ou
 		       "VFIO_TYPE1_IOMMU or VFIO_NOIOMMU_IOMMU", type);
 		return FAIL(EINVAL);
 	}
-	ret = choose_backend(OPTS_GET(opts, backend, SVMBIND_BACKEND_AUTO), type, fd, &be);
+	return 0;
+}
+
+int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **out)
+{
+	const struct svmbind__backend *be = &svmbind__legacy;
+	struct svmbind_ctx *ctx;
+	uint32_t type, flags, want;
+	int fd = adopted_fd(opts), ret;
+
+	if (!out)
+		ret = NULL_ARG();
+	else if (!OPTS_VALID(opts, struct svmbind_ctx_opts))
+		ret = FAIL(EINVAL);
+	else
+		ret = 0;
+	type = OPTS_GET(opts, iommu_type, 0);
+	flags = OPTS_GET(opts, flags, 0);
+	want = OPTS_GET(opts, backend, SVMBIND_BACKEND_AUTO);
+	if (!ret)
+		ret = check_opts(opts, type, flags, fd);
+	if (!ret)
+		ret = choose_backend(want, type, fd, &be);
 	if (ret) {
 		if (fd >= 0)
 			close(fd);	/* the context's in every case, as documented */

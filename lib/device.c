@@ -227,8 +227,13 @@ uint32_t svmbind_device_num_irqs(const struct svmbind_device *dev)
 	return dev->num_irqs;
 }
 
-static int region_info(struct svmbind_device *dev, uint32_t index, struct vfio_region_info *ri)
+static int region_info(struct svmbind_device *dev, uint32_t index, struct vfio_region_info *ri,
+		       const char *what)
 {
+	int ret = svmbind__check_owner(dev->ctx, what);
+
+	if (ret)
+		return ret;
 	if (index >= dev->num_regions) {
 		pr_err("%s: region %u does not exist (the device has %u)", dev->name, index,
 		       dev->num_regions);
@@ -255,7 +260,7 @@ int svmbind_device_region_info(struct svmbind_device *dev, uint32_t index,
 		return NULL_ARG();
 	if (!OPTS_VALID(info, struct svmbind_region_info))
 		return FAIL(EINVAL);
-	ret = region_info(dev, index, &ri);
+	ret = region_info(dev, index, &ri, "svmbind_device_region_info");
 	if (ret)
 		return ret;
 	out.sz = info->sz;
@@ -276,7 +281,7 @@ int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int pr
 
 	if (!dev || !addr || !len)
 		return NULL_ARG();
-	ret = region_info(dev, index, &ri);
+	ret = region_info(dev, index, &ri, "svmbind_device_map_region");
 	if (ret)
 		return ret;
 	if (!ri.size) {

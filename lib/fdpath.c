@@ -53,26 +53,3 @@ int svmbind__cdev_name(int fd, char out[16])
 	}
 	return 0;
 }
-
-int svmbind__pidfd_pid(int pidfd)
-{
-	char path[48], buf[512], *p;
-	long pid;
-	int ret;
-
-	if (pidfd < 0)
-		return -EBADF;
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	ret = svmbind__read_text(path, buf, sizeof(buf));
-	if (ret < 0)
-		return ret == -ENOENT ? -EBADF : ret;
-	p = strstr(buf, "\nPid:");
-	if (!p)
-		return -EBADF;	/* not a pidfd */
-	pid = strtol(p + 5, NULL, 10);
-	if (pid == -1)
-		return -ESRCH;	/* exited and reaped */
-	if (pid == 0)
-		return -EXDEV;	/* not in this process's pid namespace */
-	return pid > 0 ? (int)pid : -EBADF;
-}

@@ -12,6 +12,8 @@
 
 #include <svmbind/svmbind.h>
 
+#include "pure.h"
+
 #define HIDDEN __attribute__((visibility("hidden")))
 #define PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -25,9 +27,6 @@ struct svmbind_group {
 };
 
 struct svmbind__backend;
-struct svmbind__iova_range {
-	uint64_t start, last;	/* inclusive */
-};
 
 struct svmbind_ctx {
 	pthread_mutex_t lock;		/* everything below but token, owner, be, fd */
@@ -108,6 +107,12 @@ HIDDEN const char *svmbind__broker_strerror(int code, int *errnum);
 /* sz must cover at least the first member; unknown trailing bytes must be 0. */
 HIDDEN bool svmbind__opts_valid(const void *opts, size_t user_sz, size_t lib_sz, const char *what);
 #define OPTS_VALID(o, type) (!(o) || svmbind__opts_valid((o), (o)->sz, sizeof(type), #type))
+/*
+ * Copy a struct the library fills out to the caller's (whose sz was checked
+ * with OPTS_VALID): never more than the caller's sz, and the caller's sz then
+ * says how many bytes were filled. Returns that count.
+ */
+HIDDEN size_t svmbind__copy_out(void *dst, const void *src, size_t lib_sz);
 #define OPTS_GET(o, field, def) \
 	(((o) && offsetof(__typeof__(*(o)), field) + sizeof((o)->field) <= (o)->sz) ? (o)->field : (def))
 
@@ -142,9 +147,6 @@ HIDDEN int svmbind__check_owner(const struct svmbind_ctx *ctx, const char *what)
 HIDDEN int svmbind__fd_path(int fd, char *buf, size_t len);
 /* The PCI address of the device whose VFIO cdev @fd is: 0, or a failure (logged). */
 HIDDEN int svmbind__cdev_name(int fd, char out[16]);
-/* The pid a pidfd names, from its fdinfo: > 0, or -EBADF (no pidfd), -ESRCH
- * (exited and reaped), -EXDEV (not in this pid namespace), -errno. */
-HIDDEN int svmbind__pidfd_pid(int pidfd);
 
 /* ---- process credentials (creds.c) ---- */
 
@@ -160,8 +162,22 @@ HIDDEN int svmbind__explain_device(const char *bdf);
 HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
 HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
 HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a forked child */
+/* ---- processes of the caller's pid namespace through /proc (witness.c) ---- */
+
+/* Levels from /proc's pid namespace down to the caller's, plus one: 1 when
+ * /proc is the caller's namespace; -ENOTSUP (no NSpid: Linux < 4.1), -errno. */
+HIDDEN int svmbind__proc_levels(void);
+/* The pid a pidfd names in the caller's pid namespace (whatever namespace
+ * /proc shows): > 0, or -EBADF (no pidfd), -ESRCH (exited and reaped),
+ * -EXDEV (not in this pid namespace), -errno. */
+HIDDEN int svmbind__pidfd_pid(int pidfd);
+/* True while the pidfd's process is not reaped (its pid cannot have been reused). */
+HIDDEN bool svmbind__pidfd_alive(int pidfd);
 /*
- * A witness of @pid's address space: /proc/PID/mem holds the mm it was
+ * A witness of @pid's address space (@pid in the caller's pid namespace; when
+ * /proc shows another namespace, reached through a pidfd, never a namesake:
+ * -EXDEV when it is not visible there, -ENOSYS without pidfd_open(2)):
+ * /proc/PID/mem holds the mm it was
  * opened on. Opening it takes the same ptrace attach check as a bind, plus
  * the file's owner check (the target's uid, or CAP_DAC_OVERRIDE). Open: fd
  * or -errno. Alive: 1 while that address space exists, 0 once it is gone.

@@ -20,3 +20,15 @@ bool svmbind__opts_valid(const void *opts, size_t user_sz, size_t lib_sz, const 
 	}
 	return true;
 }
+
+size_t svmbind__copy_out(void *dst, const void *src, size_t lib_sz)
+{
+	size_t n;
+
+	memcpy(&n, dst, sizeof(n));	/* the caller's sz, already validated */
+	if (n > lib_sz)
+		n = lib_sz;
+	memcpy(dst, src, n);
+	memcpy(dst, &n, sizeof(n));
+	return n;
+}

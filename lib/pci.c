@@ -39,17 +39,17 @@ bool svmbind__parse_bdf(const char *name, char out[16])
 		base--;
 	len -= (size_t)(base - name);
 
-	/* DDDD:BB:DD.F or BB:DD.F */
-	if (len == 7 && hex_run(base, 2) && base[2] == ':' && hex_run(base + 3, 2) &&
-	    base[5] == '.' && base[6] >= '0' && base[6] <= '7') {
-		snprintf(out, 16, "0000:%.7s", base);
-	} else if (len == 12 && hex_run(base, 4) && base[4] == ':' && hex_run(base + 5, 2) &&
-		   base[7] == ':' && hex_run(base + 8, 2) && base[10] == '.' &&
-		   base[11] >= '0' && base[11] <= '7') {
-		snprintf(out, 16, "%.12s", base);
-	} else {
+	/* BB:DD.F, or DDDD:BB:DD.F where the domain has 4 to 6 hex digits: Linux
+	 * names domains "%04x", and VMD's start at 0x10000 (five digits). */
+	size_t dom = len > 8 ? len - 8 : 0;	/* the domain's digits */
+	const char *bus = base + (dom ? dom + 1 : 0);
+
+	if (dom ? (dom < 4 || dom > 6 || !hex_run(base, (int)dom) || base[dom] != ':') : len != 7)
 		return false;
-	}
+	if (!(hex_run(bus, 2) && bus[2] == ':' && hex_run(bus + 3, 2) && bus[5] == '.' &&
+	      bus[6] >= '0' && bus[6] <= '7'))
+		return false;
+	snprintf(out, 16, "%04lx:%.7s", dom ? strtoul(base, NULL, 16) : 0ul, bus);
 	for (char *p = out; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return true;

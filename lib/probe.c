@@ -209,17 +209,25 @@ int svmbind_probe_device(const char *name, struct svmbind_device *dev,
 		p.group_viable = p.iommu_group;
 	}
 	probe_caps(p.name, &p);
-	if (dev) {
+	if (dev && svmbind__ctx_forked(dev->ctx)) {
+		/* Its fds are the parent's: ask the kernel nothing through them. */
+		pr_info("%s: svmbind_probe_device: the handle was inherited through fork(): its "
+			"dialect and IOMMU are not probed", p.name);
+		p.dialect = -SVMBIND_ERR_FORKED;
+		svmbind__probe_iommu_hw(NULL, &p);
+		p.iommu_pasid_log2 = -SVMBIND_ERR_FORKED;
+	} else if (dev) {
 		if (flags & SVMBIND_PROBE_NOCACHE) {
 			pthread_mutex_lock(&dev->lock);
 			dev->dialect = INT_MIN;
 			pthread_mutex_unlock(&dev->lock);
 		}
 		p.dialect = svmbind__probe_dialect(dev);
+		svmbind__probe_iommu_hw(dev, &p);
 	} else {
 		p.dialect = -EBADF;
+		svmbind__probe_iommu_hw(NULL, &p);
 	}
-	svmbind__probe_iommu_hw(dev, &p);
 	p.sz = out->sz;
 	memcpy(out, &p, out->sz < sizeof(p) ? out->sz : sizeof(p));
 	return svmbind__ok(0);

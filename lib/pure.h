@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
  * Private to libsvmbind: the pure logic, no system calls, no global state.
- * pci.c and vtd.c include nothing else of the library, so tests/pure/ compiles
+ * pci.c, vtd.c and vfiocap.c include nothing else of the library, so tests/pure/ compiles
  * them straight into a host test run on fixture bytes, without a kernel.
  * (svmbind__parse_bdf and svmbind__driver_is_vfio are also declared in
  * internal.h, identically.)
@@ -37,6 +37,29 @@ struct svmbind__pci_caps {
 /* Walk the PCIe extended capabilities of @len bytes of config space read from
  * sysfs. 0, or -EPERM when @len is what an unprivileged reader gets (64). */
 int svmbind__pci_ext_caps(const uint8_t *cfg, size_t len, struct svmbind__pci_caps *out);
+
+/* ---- VFIO info capability chains (vfiocap.c) ---- */
+
+struct svmbind__iova_range {
+	uint64_t start, last;	/* inclusive */
+};
+struct svmbind__area {
+	uint64_t offset, size;	/* within a region */
+};
+/* The capability @id in the chain that starts at offset @first of the @len
+ * bytes of @info, with at least @min_size bytes in @len; NULL when absent,
+ * truncated, or the chain is malformed (a next that does not move forward). */
+const void *svmbind__vfio_cap(const void *info, size_t len, uint32_t first, uint16_t id,
+			      size_t min_size);
+/* A region's sparse mmap areas (VFIO_REGION_INFO_CAP_SPARSE_MMAP) into @out:
+ * how many, or -ENOENT (no such capability), -EBADMSG (areas past @len or
+ * outside @region_size), -E2BIG (more than @max). */
+int svmbind__vfio_sparse_areas(const void *info, size_t len, uint32_t first, uint64_t region_size,
+			       struct svmbind__area *out, uint32_t max);
+/* A type1 container's usable IOVA ranges (VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
+ * into @out: how many, or -ENOENT, -EBADMSG (past @len, or end < start), -E2BIG. */
+int svmbind__vfio_iova_ranges(const void *info, size_t len, uint32_t first,
+			      struct svmbind__iova_range *out, uint32_t max);
 
 /* ---- Intel VT-d (vtd.c) ---- */
 

@@ -82,6 +82,9 @@ int svmbind_device_dialect(struct svmbind_device *dev)
 
 	if (!dev)
 		return NULL_ARG();
+	d = svmbind__check_owner(dev->ctx, "svmbind_device_dialect");
+	if (d)
+		return d;
 	d = svmbind__probe_dialect(dev);
 	if (d == -EPROTO)	/* the library's verdict, not the kernel's errno */
 		return FAIL(d);
@@ -111,34 +114,19 @@ static void drop_bond(struct svmbind_device *dev, struct bond *b)
 	dev->nr_bonds--;
 }
 
-int svmbind__witness_open(pid_t pid)
-{
-	char path[32];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-int svmbind__witness_alive(int fd)
-{
-	char c;
-	ssize_t n;
-
-	do	/* 0 (end of file) once the mm is gone; page 0 is unmapped: EIO while it lives */
-		n = pread(fd, &c, 1, 0);
-	while (n < 0 && (errno == EINTR || errno == EAGAIN));
-	return n != 0;
-}
-
 static int witness_open(struct svmbind_device *dev, pid_t pid)
 {
 	int fd = svmbind__witness_open(pid);
 
 	if (fd >= 0)
 		return fd;
-	if (fd != -ENOENT && fd != -ESRCH)	/* no such process: the bind will say so */
+	if (fd == -EXDEV || fd == -ENOSYS)
+		pr_info("%s: pid %d: /proc shows another pid namespace than this process's, and "
+			"%s: the library cannot watch this address space, so it will not notice an "
+			"exec of pid %d; mount a /proc of this pid namespace to let it", dev->name, pid,
+			fd == -ENOSYS ? "this kernel has no pidfd_open(2) to reach it through" :
+			"the process is not visible there", pid);
+	else if (fd != -ENOENT && fd != -ESRCH)	/* no such process: the bind will say so */
 		pr_info("%s: pid %d: open /proc/%d/mem: %s: the library cannot watch this address "
 			"space, so it will not notice an exec of pid %d; run as its uid or with "
 			"CAP_DAC_OVERRIDE to let it", dev->name, pid, pid, strerror(-fd), pid);
@@ -289,16 +277,6 @@ static void record_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid, i
 
 enum bind_kind { BIND_SELF, BIND_PID, BIND_PIDFD };
 
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-/* True while the pidfd's process is not reaped (its pid cannot have been reused). */
-static bool pidfd_holds_pid(int pidfd)
-{
-	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) || errno != ESRCH;
-}
-
 static int do_bind(struct svmbind_device *dev, enum bind_kind kind, pid_t pid, int pidfd,
 		   uint32_t *pasid)
 {
@@ -354,7 +332,7 @@ again:
 		witness_close(witness);
 		return bind_error(dev, pid, foreign, -ret);
 	}
-	if (kind == BIND_PIDFD && !pidfd_holds_pid(pidfd)) {
+	if (kind == BIND_PIDFD && !svmbind__pidfd_alive(pidfd)) {
 		/* Reaped in between: the pid may have named a stranger at the bind. */
 		undo_bind(dev, s.pasid);
 		pthread_mutex_unlock(&dev->lock);
@@ -520,37 +498,4 @@ void svmbind__forget_bonds(struct svmbind_device *dev)
 {
 	while (dev->nr_bonds)
 		drop_bond(dev, &dev->bonds[dev->nr_bonds - 1]);
-}
-
-size_t svmbind_device_nr_bonds(struct svmbind_device *dev)
-{
-	size_t n;
-
-	pthread_mutex_lock(&dev->lock);
-	n = dev->nr_bonds;
-	pthread_mutex_unlock(&dev->lock);
-	return n;
-}
-
-int svmbind_device_bond(struct svmbind_device *dev, size_t i, struct svmbind_bond *bond)
-{
-	struct svmbind_bond out = { 0 };
-
-	if (!dev || !bond)
-		return NULL_ARG();
-	if (!OPTS_VALID(bond, struct svmbind_bond))
-		return FAIL(EINVAL);
-	pthread_mutex_lock(&dev->lock);
-	if (i >= dev->nr_bonds) {
-		pthread_mutex_unlock(&dev->lock);
-		return FAIL(ENOENT);
-	}
-	out.sz = bond->sz;
-	out.pasid = dev->bonds[i].pasid;
-	out.refs = dev->bonds[i].refs;
-	out.pid = dev->bonds[i].pid;
-	out.alive = dev->bonds[i].witness == WITNESS_NONE ? -1 : witness_alive(dev->bonds[i].witness);
-	pthread_mutex_unlock(&dev->lock);
-	memcpy(bond, &out, bond->sz < sizeof(out) ? bond->sz : sizeof(out));
-	return svmbind__ok(0);
 }

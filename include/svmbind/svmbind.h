@@ -20,7 +20,9 @@
  *   (a newer caller on an older library) are rejected with -EINVAL. The same
  *   rule holds for the structs the library fills in (svmbind_region_info,
  *   svmbind_bond, svmbind_sys_probe, svmbind_dev_probe): set `sz`, zero the
- *   rest; the library writes at most `sz` bytes.
+ *   rest; the library writes at most `sz` bytes. A getter that grew a member
+ *   inside an older version's padding also writes back in `sz` the bytes it
+ *   filled (svmbind_device_bond() since 1.2).
  * - Every file descriptor the library opens is O_CLOEXEC.
  * - Handles are thread-safe: a context and its devices may be used from
  *   several threads at once. A handle passed to a function that "cannot
@@ -763,13 +765,17 @@ SVMBIND_API int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t 
 
 /** @brief One bond held by a device handle. */
 struct svmbind_bond {
-	size_t sz;		/**< in: sizeof(struct svmbind_bond) */
+	/** in: sizeof(struct svmbind_bond); out (since 1.2): the bytes the library
+	 *  filled, at most what was passed in */
+	size_t sz;
 	uint32_t pasid;		/**< out: the PASID */
 	uint32_t refs;		/**< out: binds not yet unbound */
 	pid_t pid;		/**< out: the process bound (the caller's pid for svm_bind_self()) */
 	/** out: 1 while the bonded address space exists, 0 once it is gone (the process
 	 *  exited or exec'd: svm_unbind() would say -SVMBIND_ERR_BOND_GONE), -1 when the
-	 *  library cannot watch it (see svm_bind_pid()). @since 1.1 */
+	 *  library cannot watch it (see svm_bind_pid()). Filled by libraries 1.1 and
+	 *  later; it sits where 1.0's struct had padding, so only `sz` written back
+	 *  (1.2 and later: `sz` >= offsetof(alive) + 4) tells it was filled. @since 1.1 */
 	int32_t alive;
 };
 
@@ -784,7 +790,13 @@ SVMBIND_API size_t svmbind_device_nr_bonds(struct svmbind_device *dev);
  * @brief The @p i-th bond, in the order they were made.
  * @param dev  the device.
  * @param i    index, from 0.
- * @param[in,out] bond  `sz` set by the caller; the rest is filled in.
+ * Fills at most `bond->sz` bytes and writes back in `bond->sz` how many it
+ * filled (the smaller of the caller's size and the library's): a member that
+ * ends past that was not filled. A program built against 1.2 or later
+ * needs a 1.2 library (symbol version LIBSVMBIND_1.2): programs built
+ * before call the 1.0 version, which leaves `sz` as the caller set it.
+ * @param[in,out] bond  `sz` set by the caller (the rest zeroed); filled in,
+ *                      and `sz` set to the bytes filled.
  * @return 0, or
  *   - -ENOENT: @p i is past the last bond;
  *   - -EINVAL: @p dev or @p bond is NULL, or a bad `bond->sz` (or non-zero
