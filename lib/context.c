@@ -122,16 +122,55 @@ int svmbind_ctx_new(const struct svmbind_ctx_opts *opts, struct svmbind_ctx **ou
 	}
 	ctx->be = be;
 	ctx->want_type = type;
+	ctx->auto_path = want == SVMBIND_BACKEND_AUTO && fd < 0 && be == &svmbind__iommufd;
 	ret = be->ctx_init(ctx, fd);
+	if (ret && ctx->auto_path && (ret == -EACCES || ret == -EPERM)) {
+		/* The documented unprivileged owner holds a group node, not /dev/iommu. */
+		pr_info("backend: /dev/iommu cannot be opened by this process (%s): using the "
+			"legacy container", strerror(-ret));
+		ctx->auto_path = false;
+		ctx->be = &svmbind__legacy;
+		ret = ctx->be->ctx_init(ctx, -1);
+	}
 	if (ret) {
 		free(ctx);
 		return ret;
 	}
+	pr_debug("backend: the %s%s", ctx->be->name, ctx->auto_path ? " (automatic: /dev/iommu "
+		 "opens; the first device may still move the context to the container)" : "");
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->token = svmbind__process_token();
 	ctx->owner = svmbind__process_pid();
 	*out = ctx;
 	return svmbind__ok(0);
+}
+
+bool svmbind__auto_fallback(struct svmbind_ctx *ctx, const char *bdf, const char *why)
+{
+	struct svmbind_ctx legacy = { .want_type = ctx->want_type };
+	char node[48];
+	int group;
+
+	if (!ctx->auto_path || ctx->devices)
+		return false;
+	group = svmbind__device_group(bdf);
+	if (group < 0)
+		return false;
+	snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+	if (faccessat(AT_FDCWD, node, R_OK | W_OK, AT_EACCESS))
+		return false;	/* neither path is open to this process: report the first */
+	if (svmbind__legacy.ctx_init(&legacy, -1))
+		return false;
+	pr_info("%s: %s, but %s can be: the context moves from iommufd to the legacy container",
+		bdf, why, node);
+	ctx->be->ctx_fini(ctx);
+	ctx->ranges = NULL;
+	ctx->nr_ranges = 0;
+	ctx->ioas_id = 0;
+	ctx->fd = legacy.fd;
+	ctx->be = &svmbind__legacy;
+	ctx->auto_path = false;
+	return true;
 }
 
 void svmbind_ctx_free(struct svmbind_ctx *ctx)
@@ -145,19 +184,38 @@ void svmbind_ctx_free(struct svmbind_ctx *ctx)
 	free(ctx);
 }
 
+/* The backend and its fd change only while auto_path (the first device open): read under the lock. */
 int svmbind_ctx_fd(const struct svmbind_ctx *ctx)
 {
-	return ctx->fd;
+	struct svmbind_ctx *c = (struct svmbind_ctx *)ctx;
+	int fd;
+
+	pthread_mutex_lock(&c->lock);
+	fd = c->fd;
+	pthread_mutex_unlock(&c->lock);
+	return fd;
 }
 
 int svmbind_ctx_backend(const struct svmbind_ctx *ctx)
 {
-	return ctx->be->id;
+	struct svmbind_ctx *c = (struct svmbind_ctx *)ctx;
+	int id;
+
+	pthread_mutex_lock(&c->lock);
+	id = c->be->id;
+	pthread_mutex_unlock(&c->lock);
+	return id;
 }
 
 int svmbind_ctx_container_fd(const struct svmbind_ctx *ctx)
 {
-	return ctx->be == &svmbind__legacy ? ctx->fd : -1;
+	struct svmbind_ctx *c = (struct svmbind_ctx *)ctx;
+	int fd;
+
+	pthread_mutex_lock(&c->lock);
+	fd = c->be == &svmbind__legacy ? c->fd : -1;
+	pthread_mutex_unlock(&c->lock);
+	return fd;
 }
 
 int svmbind_ctx_iommu_type(const struct svmbind_ctx *ctx)

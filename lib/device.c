@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* Devices: open by PCI address through a context, info, regions, BAR mmap. */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,9 +100,24 @@ static int device_open(struct svmbind_ctx *ctx, const char *name, int fd,
 	}
 
 	pthread_mutex_lock(&ctx->lock);
+	if (ctx->auto_path && fd < 0) {
+		char node[64];
+
+		if (!svmbind__cdev_node(dev->name, node, sizeof(node)) &&
+		    faccessat(AT_FDCWD, node, R_OK | W_OK, AT_EACCESS)) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "its cdev %s is not open to this process", node);
+			svmbind__auto_fallback(ctx, dev->name, why);
+		}
+	}
 	ret = ctx->be->dev_attach(ctx, dev, fd);
+	if ((ret == -EACCES || ret == -EPERM) && fd < 0 &&
+	    svmbind__auto_fallback(ctx, dev->name, "its cdev cannot be opened"))
+		ret = ctx->be->dev_attach(ctx, dev, fd);
 	if (ret)
 		goto unlock;
+	ctx->auto_path = false;	/* settled with the first device */
 	ret = get_info(dev);
 	if (ret) {
 		int err = errno;	/* detach may log; keep what we report */
@@ -272,12 +288,56 @@ int svmbind_device_region_info(struct svmbind_device *dev, uint32_t index,
 	return svmbind__ok(0);
 }
 
+#define MAX_SPARSE_AREAS 16
+
+/* The region's sparse mmap areas, if its info carries them: how many, 0 for
+ * none (map the whole region), or a failure (logged). */
+static int sparse_areas(struct svmbind_device *dev, const struct vfio_region_info *ri,
+			struct svmbind__area *areas)
+{
+	struct vfio_region_info *full;
+	int n, err;
+
+	if (!(ri->flags & VFIO_REGION_INFO_FLAG_CAPS) || ri->argsz <= sizeof(*ri))
+		return 0;
+	full = calloc(1, ri->argsz);
+	if (!full)
+		return FAIL(ENOMEM);
+	*full = (struct vfio_region_info){ .argsz = ri->argsz, .index = ri->index };
+	if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, full)) {
+		err = errno;
+		free(full);
+		pr_err("%s: VFIO_DEVICE_GET_REGION_INFO(%u) with its capabilities: %s", dev->name,
+		       ri->index, strerror(err));
+		return KFAIL(err, err);
+	}
+	n = svmbind__vfio_sparse_areas(full, full->argsz < ri->argsz ? full->argsz : ri->argsz,
+				       full->cap_offset, ri->size, areas, MAX_SPARSE_AREAS);
+	free(full);
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0) {
+		pr_err("%s: region %u: its sparse mmap capability %s", dev->name, ri->index,
+		       n == -E2BIG ? "lists more areas than this library maps (16)" :
+		       "is malformed (areas past the region or the info)");
+		return FAIL(n == -E2BIG ? EOPNOTSUPP : EPROTO);
+	}
+	return n;
+}
+
+/* mmap @len bytes of the device fd at @off, at @at when not NULL. */
+static void *map_part(struct svmbind_device *dev, void *at, size_t len, int prot, off_t off)
+{
+	return mmap(at, len, prot, MAP_SHARED | (at ? MAP_FIXED : 0), dev->fd, off);
+}
+
 int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int prot,
 			      void **addr, size_t *len)
 {
+	struct svmbind__area areas[MAX_SPARSE_AREAS];
 	struct vfio_region_info ri;
 	void *p;
-	int ret;
+	int ret, n, err;
 
 	if (!dev || !addr || !len)
 		return NULL_ARG();
@@ -299,12 +359,35 @@ int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int pr
 		       index, (unsigned long long)ri.size);
 		return FAIL(EOVERFLOW);
 	}
-	p = mmap(NULL, (size_t)ri.size, prot, MAP_SHARED, dev->fd, (off_t)ri.offset);
+	n = sparse_areas(dev, &ri, areas);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		p = map_part(dev, NULL, (size_t)ri.size, prot, (off_t)ri.offset);
+	} else {
+		/* Only the areas may be mapped (the rest, e.g. an MSI-X table, must not be):
+		 * reserve the whole region inaccessible, then map each area over it. */
+		p = mmap(NULL, (size_t)ri.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		for (int i = 0; p != MAP_FAILED && i < n; i++) {
+			if (!areas[i].size)
+				continue;
+			if (map_part(dev, (char *)p + areas[i].offset, (size_t)areas[i].size, prot,
+				     (off_t)(ri.offset + areas[i].offset)) == MAP_FAILED) {
+				err = errno;
+				munmap(p, (size_t)ri.size);
+				errno = err;
+				p = MAP_FAILED;
+			}
+		}
+		if (p != MAP_FAILED)
+			pr_info("%s: region %u: mapped its %d mmap-able area(s) only; the rest of "
+				"the %llu bytes is inaccessible (use pread/pwrite there)", dev->name,
+				index, n, (unsigned long long)ri.size);
+	}
 	if (p == MAP_FAILED) {
-		int err = errno;
-
-		pr_err("%s: mmap of region %u (%llu bytes): %s", dev->name, index,
-		       (unsigned long long)ri.size, strerror(err));
+		err = errno;
+		pr_err("%s: mmap of region %u (%llu bytes%s): %s", dev->name, index,
+		       (unsigned long long)ri.size, n ? ", sparse" : "", strerror(err));
 		return KFAIL(err, err);
 	}
 	*addr = p;

@@ -32,8 +32,10 @@ struct svmbind_ctx {
 	pthread_mutex_t lock;		/* everything below but token, owner, be, fd */
 	uint64_t token;			/* the process that made it (fork.c) */
 	pid_t owner;			/* its pid, for self binds */
-	const struct svmbind__backend *be;
+	const struct svmbind__backend *be;	/* under lock while auto_path */
 	int fd;				/* /dev/vfio/vfio (legacy) or /dev/iommu (iommufd) */
+	bool auto_path;			/* SVMBIND_BACKEND_AUTO chose iommufd, no device yet:
+					 * the first open may still fall back (context.c) */
 	/* legacy */
 	uint32_t want_type;		/* from the options; 0 = auto */
 	int iommu_type;			/* in force; 0 while no group is attached */

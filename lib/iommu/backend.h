@@ -34,6 +34,13 @@ HIDDEN extern const struct svmbind__backend svmbind__iommufd;
 /* Does this kernel offer the iommufd path (/dev/iommu and VFIO device cdevs)? */
 HIDDEN bool svmbind__iommufd_available(void);
 
+/* The node of @bdf's VFIO cdev (/dev/vfio/devices/vfioN) into @path: 0, or -errno. */
+HIDDEN int svmbind__cdev_node(const char *bdf, char *path, size_t len);
+/* SVMBIND_BACKEND_AUTO took iommufd and @bdf, the first device, cannot be
+ * opened that way (@why) while its group node can: move @ctx to the legacy
+ * container (context.c). ctx->lock held. True when it moved. */
+HIDDEN bool svmbind__auto_fallback(struct svmbind_ctx *ctx, const char *bdf, const char *why);
+
 /* Probes (iommu/probe.c): the paths this kernel offers; what iommufd says of a device's IOMMU. */
 HIDDEN void svmbind__probe_paths(struct svmbind_sys_probe *p);
 HIDDEN void svmbind__probe_iommu_hw(struct svmbind_device *dev, struct svmbind_dev_probe *p);

@@ -108,6 +108,16 @@ static int cdev_of(const char *bdf, char *name, size_t len)
 	return ret;
 }
 
+int svmbind__cdev_node(const char *bdf, char *path, size_t len)
+{
+	char node[32];
+	int ret = cdev_of(bdf, node, sizeof(node));
+
+	if (!ret)
+		snprintf(path, len, "/dev/vfio/devices/%s", node);
+	return ret;
+}
+
 static int open_cdev(struct svmbind_device *dev)
 {
 	char node[32], path[64];

@@ -68,6 +68,7 @@ static int legacy_ctx_init(struct svmbind_ctx *ctx, int given)
 static void legacy_ctx_fini(struct svmbind_ctx *ctx)
 {
 	close(ctx->fd);
+	free(ctx->ranges);
 }
 
 /* After a failed attach: is it the API version? Then say so (once per failure). */
@@ -97,6 +98,7 @@ static void group_free(struct svmbind_ctx *ctx, struct svmbind_group *g)
 	close(g->fd);
 	if (!ctx->groups)
 		ctx->iommu_type = 0;
+	ctx->nr_ranges = 0;	/* the usable IOVAs widen: ask again */
 	free(g);
 }
 
@@ -263,6 +265,7 @@ static int group_get(struct svmbind_ctx *ctx, int num, int given, struct svmbind
 	}
 	g->next = ctx->groups;
 	ctx->groups = g;
+	ctx->nr_ranges = 0;	/* the usable IOVAs narrow: ask again */
 	if (!ctx->iommu_type) {
 		ret = set_iommu(ctx, g, noiommu);
 		if (ret) {
@@ -365,6 +368,80 @@ static void legacy_dev_detach(struct svmbind_ctx *ctx, struct svmbind_device *de
 	group_put(ctx, dev->group);
 }
 
+#define MAX_IOVA_RANGES 64
+
+/* The container's usable IOVA ranges (VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+ * Linux 5.4+), asked once after every group attach or detach. A kernel that
+ * does not report them leaves the whole space to the kernel's own check. */
+static int refresh_ranges(struct svmbind_ctx *ctx)
+{
+	struct vfio_iommu_type1_info head = { .argsz = sizeof(head) }, *info = &head;
+	struct svmbind__iova_range r[MAX_IOVA_RANGES], *copy;
+	int n = 0, err;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (ioctl(ctx->fd, VFIO_IOMMU_GET_INFO, info)) {
+			err = errno;
+			pr_err("VFIO_IOMMU_GET_INFO: %s", strerror(err));
+			if (info != &head)
+				free(info);
+			return KFAIL(err, err);
+		}
+		if (!(info->flags & VFIO_IOMMU_INFO_CAPS) || info->argsz <= sizeof(head) || info != &head)
+			break;
+		info = calloc(1, head.argsz);	/* the caps need this much */
+		if (!info)
+			return FAIL(ENOMEM);
+		info->argsz = head.argsz;
+	}
+	if (info != &head && info->flags & VFIO_IOMMU_INFO_CAPS)
+		n = svmbind__vfio_iova_ranges(info, info->argsz, info->cap_offset, r, MAX_IOVA_RANGES);
+	if (info != &head)
+		free(info);
+	if (n == -ENOENT || n == 0) {
+		r[0] = (struct svmbind__iova_range){ 0, UINT64_MAX };
+		n = 1;
+	} else if (n < 0) {
+		pr_err("VFIO_IOMMU_GET_INFO: the IOVA range capability cannot be read (%s)",
+		       strerror(-n));
+		return FAIL(EPROTO);
+	}
+	copy = calloc((size_t)n, sizeof(*copy));
+	if (!copy)
+		return FAIL(ENOMEM);
+	memcpy(copy, r, (size_t)n * sizeof(*copy));
+	free(ctx->ranges);
+	ctx->ranges = copy;
+	ctx->nr_ranges = (size_t)n;
+	return 0;
+}
+
+/* The library checks the range against the container's IOVA ranges, so that
+ * a refusal names them (the kernel's EINVAL does not say why). */
+static int check_range(struct svmbind_ctx *ctx, uint64_t iova, uint64_t size)
+{
+	char list[256] = "";
+	size_t used = 0;
+	int ret;
+
+	if (!ctx->nr_ranges && (ret = refresh_ranges(ctx)))
+		return ret;
+	if (!size || iova + size - 1 < iova)
+		return 0;	/* the kernel's EINVAL says it */
+	for (size_t i = 0; i < ctx->nr_ranges; i++) {
+		if (iova >= ctx->ranges[i].start && iova + size - 1 <= ctx->ranges[i].last)
+			return 0;
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s0x%llx-0x%llx",
+						 i ? ", " : "", (unsigned long long)ctx->ranges[i].start,
+						 (unsigned long long)ctx->ranges[i].last);
+	}
+	pr_err("svmbind_dma_map: iova 0x%llx..0x%llx lies outside the IOVAs the container can "
+	       "use for its groups: %s", (unsigned long long)iova,
+	       (unsigned long long)(iova + size - 1), list);
+	return FAIL(EINVAL);
+}
+
 static int legacy_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova, uint64_t size,
 			  uint32_t flags)
 {
@@ -382,6 +459,9 @@ static int legacy_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova, u
 		       "reaches physical addresses, so there is no IOVA to map");
 		return FAIL(EOPNOTSUPP);
 	}
+	err = check_range(ctx, iova, size);
+	if (err)
+		return err;
 	if (flags & SVMBIND_DMA_READ)
 		map.flags |= VFIO_DMA_MAP_FLAG_READ;
 	if (flags & SVMBIND_DMA_WRITE)

@@ -144,6 +144,67 @@ START_TEST(iommufd_dma_outside_the_reported_ranges_is_refused_with_them)
 }
 END_TEST
 
+START_TEST(legacy_dma_outside_the_containers_iova_ranges_is_refused_with_them)
+{
+	struct svmbind_ctx *ctx = ctx_on(SVMBIND_BACKEND_LEGACY);
+	long page = sysconf(_SC_PAGESIZE);
+	void *mem = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	tu_open(ctx, lab_dev(2));
+	/* VT-d reserves the interrupt window at 0xfee00000: type1 reports it (Linux 5.4+) */
+	ck_fails(svmbind_dma_map(ctx, mem, 0xfee00000, (uint64_t)page, 0), EINVAL);
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "outside the IOVAs"));
+	ck_assert_ptr_nonnull(strstr(tu_last_error(), "0xfef00000-"));
+	ck_assert_int_eq(svmbind_kernel_errno(), 0);	/* the library's refusal, not the kernel's */
+	ck_ok(svmbind_dma_map(ctx, mem, 0x100000, (uint64_t)page, SVMBIND_DMA_READ));
+	ck_ok(svmbind_dma_unmap(ctx, 0x100000, (uint64_t)page));
+	svmbind_ctx_free(ctx);
+	munmap(mem, (size_t)page);
+}
+END_TEST
+
+#define SERVICE_UID 65534
+
+/* As the documented unprivileged owner: given the group node, nothing else. */
+static int open_with_the_group_node_only(void *arg)
+{
+	struct svmbind_ctx *ctx = NULL;
+	struct svmbind_device *dev = NULL;
+	int ret;
+
+	(void)arg;
+	ret = svmbind_ctx_new(NULL, &ctx);
+	if (ret)
+		return 10;
+	ret = svmbind_device_open(ctx, lab_dev(2), NULL, &dev);
+	if (ret)
+		return ret == -EACCES ? 11 : 12;
+	ret = svmbind_ctx_backend(ctx) == SVMBIND_BACKEND_LEGACY ? 0 : 13;
+	svmbind_ctx_free(ctx);
+	return ret;
+}
+
+START_TEST(auto_falls_back_to_the_container_for_an_owner_given_only_the_group_node)
+{
+	char link[128], node[64];
+	ssize_t n;
+	int ret;
+
+	snprintf(node, sizeof(node), "/sys/bus/pci/devices/%s/iommu_group", lab_dev(2));
+	n = readlink(node, link, sizeof(link) - 1);
+	ck_assert_int_gt(n, 0);
+	link[n] = '\0';
+	snprintf(node, sizeof(node), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	ck_assert_int_eq(chown(node, SERVICE_UID, SERVICE_UID), 0);
+	ret = tu_run_as(SERVICE_UID, open_with_the_group_node_only, NULL);
+	ck_assert_int_eq(chown(node, 0, 0), 0);
+	ck_assert_msg(ret == 0, "as uid %d with only %s: %s", SERVICE_UID, node,
+		      ret == 11 ? "EACCES (AUTO stayed on iommufd)" : ret == 10 ? "ctx_new failed" :
+		      ret == 13 ? "open, but not through the container" : "open failed");
+}
+END_TEST
+
 START_TEST(a_device_is_adopted_from_a_cdev_fd_and_found_by_it)
 {
 	struct svmbind_ctx_opts o = { .sz = sizeof(o), .flags = SVMBIND_CTX_ADOPT_FD };
@@ -363,6 +424,9 @@ void cases_paths(struct registry *r)
 	reg(r, "paths", two_devices_of_one_group_share_the_ioas, NEED_IOMMUFD);
 	reg(r, "paths", iommufd_dma_outside_the_reported_ranges_is_refused_with_them, NEED_IOMMUFD);
 	reg(r, "paths", a_device_is_adopted_from_a_cdev_fd_and_found_by_it, NEED_IOMMUFD);
+	reg(r, "paths", legacy_dma_outside_the_containers_iova_ranges_is_refused_with_them, NEED_IOMMU);
+	reg(r, "paths", auto_falls_back_to_the_container_for_an_owner_given_only_the_group_node,
+	    NEED_IOMMUFD | NEED_IOMMU | NEED_ROOT);
 	reg(r, "paths", a_cdev_fd_of_another_device_is_refused_and_closed, NEED_IOMMUFD);
 	reg(r, "paths", the_device_probe_reads_the_iommu_through_iommufd, NEED_IOMMUFD);
 	reg(r, "noiommu", a_no_iommu_group_opens_through_the_container_with_the_noiommu_type,

@@ -284,6 +284,61 @@ START_TEST(pid_outside_the_callers_pid_namespace_is_no_process)
 }
 END_TEST
 
+/*
+ * A binder that entered a new pid namespace and kept its parent's /proc (a
+ * container that did not remount it): its pid 2 is /proc/2 of no one it
+ * means. The bind must witness its own pid 2, never the parent namespace's.
+ */
+static int bind_pid_2_with_the_parents_proc(void *arg)
+{
+	int status, up[2], down[2];
+	pid_t init;
+	char c;
+
+	(void)arg;
+	if (unshare(CLONE_NEWPID) || pipe(up) || pipe(down))
+		return 10;
+	init = fork();
+	if (init < 0)
+		return 11;
+	if (init == 0) {	/* pid 1 of the new namespace; /proc is still the parent's */
+		struct svmbind_bond b = { .sz = sizeof(b) };
+		struct svmbind_ctx *ctx = NULL;
+		struct svmbind_device *dev = NULL;
+		uint32_t pasid;
+		pid_t target = fork();	/* pid 2 here */
+		int ret;
+
+		if (target == 0) {
+			if (read(down[0], &c, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		if (target != 2 || svmbind_ctx_new(NULL, &ctx) ||
+		    svmbind_device_open(ctx, lab_dev(2), NULL, &dev))
+			_exit(12);
+		ret = svm_bind_pid(dev, 2, &pasid);
+		if (!ret && (svmbind_device_bond(dev, 0, &b) || b.pid != 2 || b.alive != 1))
+			ret = -1000;
+		if (!ret)
+			ret = svm_unbind(dev, pasid, 0);
+		svmbind_ctx_free(ctx);
+		if (write(down[1], "q", 1) != 1)
+			_exit(13);
+		waitpid(target, NULL, 0);
+		_exit(ret == 0 ? OK : ret == -EAGAIN ? 20 : OTHER);
+	}
+	waitpid(init, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 13;
+}
+
+START_TEST(bind_pid_in_a_new_pid_namespace_witnesses_its_own_pid_not_a_namesake)
+{
+	ck_assert_int_eq(tu_run_as(-1, bind_pid_2_with_the_parents_proc, NULL), OK);
+	ck_assert_int_eq(tu_param("bonds"), 0);
+}
+END_TEST
+
 START_TEST(yama_3_denies_even_cap_sys_ptrace)
 {
 	struct svmbind_ctx *ctx = tu_ctx();
@@ -316,6 +371,8 @@ void cases_procs(struct registry *r)
 	reg(r, "creds", cap_sys_ptrace_binds_under_yama_2, NEED_PROVIDER | NEED_YAMA | NEED_ROOT);
 	reg(r, "creds", another_uid_without_cap_sys_ptrace_is_denied, NEED_PROVIDER | NEED_ROOT);
 	reg(r, "creds", pid_outside_the_callers_pid_namespace_is_no_process, NEED_PROVIDER | NEED_ROOT);
+	reg(r, "creds", bind_pid_in_a_new_pid_namespace_witnesses_its_own_pid_not_a_namesake,
+	    NEED_PROVIDER | NEED_ROOT);
 	reg(r, "creds", yama_3_denies_even_cap_sys_ptrace,
 	    NEED_PROVIDER | NEED_YAMA | NEED_ROOT | NEED_LAST);
 }

@@ -11,6 +11,8 @@ int main(void)
 	suite_add_tcase(s, tcase_pci());
 	suite_add_tcase(s, tcase_vtd());
 	suite_add_tcase(s, tcase_errors());
+	suite_add_tcase(s, tcase_vfiocap());
+	suite_add_tcase(s, tcase_ownership());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -8,5 +8,7 @@
 TCase *tcase_pci(void);
 TCase *tcase_vtd(void);
 TCase *tcase_errors(void);
+TCase *tcase_vfiocap(void);
+TCase *tcase_ownership(void);
 
 #endif

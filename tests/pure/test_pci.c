@@ -25,6 +25,19 @@ START_TEST(full_and_short_pci_addresses_are_canonical)
 }
 END_TEST
 
+START_TEST(vmd_domains_of_five_and_six_digits_are_pci_addresses)
+{
+	ck_assert_str_eq(bdf("10000:00:02.0"), "10000:00:02.0");
+	ck_assert_str_eq(bdf("/sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0"),
+			 "10000:e0:06.0");
+	ck_assert_str_eq(bdf("1FFFF:01:00.7"), "1ffff:01:00.7");
+	ck_assert_str_eq(bdf("abcdef:01:00.0"), "abcdef:01:00.0");
+	ck_assert_str_eq(bdf("010000:00:02.0"), "10000:00:02.0");	/* as Linux names it */
+	ck_assert_ptr_null(bdf("1000000:00:02.0"));	/* seven digits: no such domain */
+	ck_assert_ptr_null(bdf("1g000:00:02.0"));
+}
+END_TEST
+
 START_TEST(a_sysfs_path_gives_its_last_component)
 {
 	ck_assert_str_eq(bdf("/sys/bus/pci/devices/0000:01:02.0"), "0000:01:02.0");
@@ -39,7 +52,7 @@ START_TEST(anything_else_is_not_a_pci_address)
 	const char *bad[] = {
 		"", "/", "//", "0000:00:03.8", "0000:00:03.", "0000:0:03.0", "000:00:03.0",
 		"0000:00:03.0x", " 0000:00:03.0", "0000:00:03.0 ", "0000-00:03.0", "0000:00-03.0",
-		"0000:00:03:0", "g000:00:03.0", "00:03", "3.0", "0000:00:3.0", "10000:00:03.0",
+		"0000:00:03:0", "g000:00:03.0", "00:03", "3.0", "0000:00:3.0", "1000000:00:03.0",
 		"00:03.0/x", "not-a-device", "0000:00:03.0\n",
 	};
 
@@ -260,6 +273,7 @@ TCase *tcase_pci(void)
 	TCase *tc = tcase_create("pci");
 
 	tcase_add_test(tc, full_and_short_pci_addresses_are_canonical);
+	tcase_add_test(tc, vmd_domains_of_five_and_six_digits_are_pci_addresses);
 	tcase_add_test(tc, a_sysfs_path_gives_its_last_component);
 	tcase_add_test(tc, anything_else_is_not_a_pci_address);
 	tcase_add_test(tc, group_numbers_are_decimal_and_nothing_else);
