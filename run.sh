@@ -121,8 +121,9 @@ vm_tier() {
 
 # The newest-kernel tier: Debian's newest linux-source built by tests/vm/kernel/
 # (cached), with iommufd and VFIO cdevs next to the legacy container. Every suite
-# on both paths, stock and provider; the provider conformance run that sets
-# Yama 3 goes last.
+# on both paths, stock and provider, and the unprivileged A/B flow (the owner is
+# given only its group node: AUTO must fall back to the container); the provider
+# conformance run that sets Yama 3 goes last.
 new_kernel_tier() {
 	local b=$BUILD c=$C
 	skip_vm && return 77
@@ -132,10 +133,12 @@ new_kernel_tier() {
 		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/unit" \
 		-c "$b/tests/test_edu_dma" \
 		-c "$b/tools/svmbind-probe $c; test \$? = 1" \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		--driver svmref \
 		-c "SVMBIND_TEST_BACKEND=legacy $b/tests/unit" \
 		-c "$b/tools/svmbind-probe $c" \
 		-c "$b/examples/bind_self $c" \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		-c "tests/docs/snippets.sh run $b/snippets $c" \
 		-c "$b/bench/bench_bind $c 1000 | tee \$SVMBIND_VM_OUT/bench.txt" \
 		-c "bench/syscalls.sh $b $c $C_GROUP $C_CDEV | tee -a \$SVMBIND_VM_OUT/bench.txt" \

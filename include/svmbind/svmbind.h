@@ -248,7 +248,8 @@ struct svmbind_ctx;
 
 /** @brief How a context reaches the IOMMU. @since 1.1 */
 enum svmbind_backend {
-	/** iommufd where the kernel has it (/dev/iommu), else the legacy container. */
+	/** iommufd where the kernel has it (/dev/iommu) and this process may use it,
+	 *  else the legacy container (see svmbind_ctx_new()). */
 	SVMBIND_BACKEND_AUTO = 0,
 	/** The legacy VFIO container (/dev/vfio/vfio) and group nodes (/dev/vfio/N):
 	 *  every kernel with VFIO_CONTAINER, and the only path for no-IOMMU groups. */
@@ -284,7 +285,14 @@ struct svmbind_ctx_opts {
  * @brief Open a VFIO container.
  *
  * With #SVMBIND_BACKEND_AUTO, the context uses iommufd when /dev/iommu
- * exists (and no `iommu_type` is asked for), else the legacy container.
+ * exists and opens (and no `iommu_type` is asked for), else the legacy
+ * container. An unprivileged owner is usually given a group node only
+ * (/dev/iommu is mode 0660 root, a cdev 0600 root): so when /dev/iommu
+ * cannot be opened (EACCES, EPERM), or the first device's cdev cannot be
+ * (its mode, or EACCES/EPERM at open) while its group node /dev/vfio/N can,
+ * the context moves to the legacy container, and says so at
+ * #SVMBIND_LOG_INFO. svmbind_ctx_backend() tells the path taken; it is
+ * settled once the first device is open.
  * @param opts  NULL for defaults.
  * @param[out] ctx  the new context; untouched on failure.
  * @return 0, or
@@ -352,6 +360,9 @@ SVMBIND_API int svmbind_ctx_container_fd(const struct svmbind_ctx *ctx);
 
 /**
  * @brief The context's own fd: the container (legacy) or /dev/iommu (iommufd).
+ *
+ * Ask after the first device is open: an automatic context may move to the
+ * container then (see svmbind_ctx_new()).
  * @since 1.1
  * @param ctx  the context.
  * @return the fd (>= 0), owned by the context. Cannot fail.
@@ -360,6 +371,9 @@ SVMBIND_API int svmbind_ctx_fd(const struct svmbind_ctx *ctx);
 
 /**
  * @brief Which path the context took to the IOMMU.
+ *
+ * With #SVMBIND_BACKEND_AUTO it may change from iommufd to legacy at the
+ * first svmbind_device_open() (see svmbind_ctx_new()), never after.
  * @since 1.1
  * @param ctx  the context.
  * @return #SVMBIND_BACKEND_LEGACY or #SVMBIND_BACKEND_IOMMUFD. Cannot fail.
@@ -388,8 +402,8 @@ enum svmbind_dma_flags {
  * Needs at least one open device (the container has no IOMMU type before,
  * the IOAS no device to narrow its ranges). Addresses and size must be
  * multiples of the IOMMU page size; on iommufd the range must also lie in
- * the IOVA ranges the IOAS reports (the library checks, and lists them in
- * the log when it does not). The memory is
+ * the IOVA ranges the IOAS (iommufd) or the container (legacy, Linux 5.4+)
+ * reports (the library checks, and lists them in the log when it does not). The memory is
  * pinned and counts against RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
  * @param ctx    the context.
  * @param vaddr  start of the memory in this process.
@@ -409,7 +423,9 @@ enum svmbind_dma_flags {
  *   - -EOPNOTSUPP: a no-IOMMU container (VFIO_NOIOMMU_IOMMU): the device
  *     reaches physical addresses, nothing is translated (library);
  *   - -SVMBIND_ERR_FORKED: @p ctx was inherited through fork();
- *   - any other errno of VFIO_IOMMU_MAP_DMA, or on iommufd of IOMMU_IOAS_MAP.
+ *   - -EPROTO: legacy: the container's IOVA range capability is malformed;
+ *   - any other errno of VFIO_IOMMU_MAP_DMA or VFIO_IOMMU_GET_INFO, or on
+ *     iommufd of IOMMU_IOAS_MAP.
  */
 SVMBIND_API int svmbind_dma_map(struct svmbind_ctx *ctx, void *vaddr, uint64_t iova,
 				uint64_t size, uint32_t flags);
@@ -610,6 +626,7 @@ struct svmbind_region_info {
  * @return 0, or
  *   - -EINVAL: @p dev or @p info is NULL, a bad `info->sz` (or non-zero bytes
  *     past the struct this library knows), or @p index out of range;
+ *   - -SVMBIND_ERR_FORKED: @p dev was inherited through fork();
  *   - any errno of VFIO_DEVICE_GET_REGION_INFO.
  */
 SVMBIND_API int svmbind_device_region_info(struct svmbind_device *dev, uint32_t index,
@@ -617,6 +634,12 @@ SVMBIND_API int svmbind_device_region_info(struct svmbind_device *dev, uint32_t 
 
 /**
  * @brief mmap the whole of region @p index (a BAR) with protection @p prot.
+ *
+ * A region whose info carries a sparse mmap capability (only some areas may
+ * be mapped, e.g. not a BAR's MSI-X table) is mapped area by area over a
+ * reservation of the whole region: the mapping still spans the region, and
+ * the bytes outside the areas are inaccessible (PROT_NONE; use pread/pwrite
+ * on the device fd there). svmbind_device_unmap_region() undoes it all.
  * @param dev    the device.
  * @param index  region index.
  * @param prot   PROT_READ and/or PROT_WRITE, as for mmap(2); the mapping is MAP_SHARED.
@@ -625,7 +648,13 @@ SVMBIND_API int svmbind_device_region_info(struct svmbind_device *dev, uint32_t 
  * @return 0, or
  *   - -EINVAL: @p dev, @p addr or @p len is NULL, @p index out of range, or
  *     an empty region (no such BAR);
- *   - -EOPNOTSUPP: the region cannot be mmapped (use pread/pwrite on the device fd);
+ *   - -EOPNOTSUPP: the region cannot be mmapped (use pread/pwrite on the device fd),
+ *     or its sparse mmap capability lists more than 16 areas;
+ *   - -EOVERFLOW: the region is larger than this process can map (a 32-bit process);
+ *   - -EPROTO: the region's sparse mmap capability is malformed (areas past the
+ *     region or the bytes the kernel filled);
+ *   - -SVMBIND_ERR_FORKED: @p dev was inherited through fork();
+ *   - -ENOMEM (library);
  *   - any errno of VFIO_DEVICE_GET_REGION_INFO or of mmap(2).
  */
 SVMBIND_API int svmbind_device_map_region(struct svmbind_device *dev, uint32_t index, int prot,
@@ -697,6 +726,11 @@ SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
  * A bind the kernel interrupts (EINTR) is retried; a target that replaced its
  * address space during the bind is bound again (at most three times).
  * @param dev  the device.
+ * When /proc is not the caller's pid namespace's (the caller entered a new
+ * pid namespace and kept its parent's /proc), the library reaches @p pid
+ * through pidfd_open(2) and finds it in /proc from there: never the
+ * namesake /proc/PID shows. Without pidfd_open (Linux < 5.3) it cannot
+ * watch the bond then, and says so.
  * @param pid  the process to bind.
  * @param[out] pasid  its PASID.
  * @return 0, or
@@ -834,6 +868,8 @@ enum svmbind_dialect {
  * @param dev  the device.
  * @return an enum svmbind_dialect (>= 0), or
  *   - -EINVAL: @p dev is NULL;
+ *   - -SVMBIND_ERR_FORKED: @p dev was inherited through fork() (even when
+ *     the answer is cached);
  *   - -EPROTO: the kernel accepted a probe it should have rejected (the
  *     library unbinds the bond at once and logs it);
  *   - the negated errno of any other answer to a probe that fits no dialect
@@ -895,7 +931,7 @@ struct svmbind_dev_probe {
 	int pri;			/**< PRI extended capability present */
 	int pasid;			/**< PASID extended capability present */
 	int pasid_width;		/**< max PASID width in bits, 0 without the capability, or the negative reason */
-	int dialect;			/**< enum svmbind_dialect, or the negative reason (-EBADF: no open device given) */
+	int dialect;			/**< enum svmbind_dialect, or the negative reason (-EBADF: no open device given; -SVMBIND_ERR_FORKED: a handle inherited through fork()) */
 	uint32_t reserved;		/**< out: 0 (explicit padding) */
 	int cdev;			/**< the device has a VFIO cdev (vfio-dev/vfioN in sysfs) @since 1.1 */
 	/** PASID width in bits the IOMMU offers this device, from IOMMU_GET_HW_INFO
