@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cases.h"
@@ -202,6 +203,30 @@ START_TEST(auto_falls_back_to_the_container_for_an_owner_given_only_the_group_no
 	ck_assert_msg(ret == 0, "as uid %d with only %s: %s", SERVICE_UID, node,
 		      ret == 11 ? "EACCES (AUTO stayed on iommufd)" : ret == 10 ? "ctx_new failed" :
 		      ret == 13 ? "open, but not through the container" : "open failed");
+}
+END_TEST
+
+START_TEST(auto_falls_back_at_the_first_open_when_iommu_opens_but_the_cdev_does_not)
+{
+	char link[128], node[64];
+	struct stat st;
+	ssize_t n;
+	int ret;
+
+	snprintf(node, sizeof(node), "/sys/bus/pci/devices/%s/iommu_group", lab_dev(2));
+	n = readlink(node, link, sizeof(link) - 1);
+	ck_assert_int_gt(n, 0);
+	link[n] = '\0';
+	snprintf(node, sizeof(node), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	ck_assert_int_eq(stat("/dev/iommu", &st), 0);
+	ck_assert_int_eq(chmod("/dev/iommu", 0666), 0);	/* a site that opened /dev/iommu to all */
+	ck_assert_int_eq(chown(node, SERVICE_UID, SERVICE_UID), 0);
+	ret = tu_run_as(SERVICE_UID, open_with_the_group_node_only, NULL);
+	ck_assert_int_eq(chown(node, 0, 0), 0);
+	ck_assert_int_eq(chmod("/dev/iommu", st.st_mode & 07777), 0);
+	ck_assert_msg(ret == 0, "as uid %d with /dev/iommu and %s but not the cdev: %s", SERVICE_UID,
+		      node, ret == 11 ? "EACCES (stayed on iommufd)" : ret == 13 ?
+		      "open, but not through the container" : "failed");
 }
 END_TEST
 
@@ -426,6 +451,8 @@ void cases_paths(struct registry *r)
 	reg(r, "paths", a_device_is_adopted_from_a_cdev_fd_and_found_by_it, NEED_IOMMUFD);
 	reg(r, "paths", legacy_dma_outside_the_containers_iova_ranges_is_refused_with_them, NEED_IOMMU);
 	reg(r, "paths", auto_falls_back_to_the_container_for_an_owner_given_only_the_group_node,
+	    NEED_IOMMUFD | NEED_IOMMU | NEED_ROOT);
+	reg(r, "paths", auto_falls_back_at_the_first_open_when_iommu_opens_but_the_cdev_does_not,
 	    NEED_IOMMUFD | NEED_IOMMU | NEED_ROOT);
 	reg(r, "paths", a_cdev_fd_of_another_device_is_refused_and_closed, NEED_IOMMUFD);
 	reg(r, "paths", the_device_probe_reads_the_iommu_through_iommufd, NEED_IOMMUFD);
