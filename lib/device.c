@@ -100,7 +100,10 @@ static int device_open(struct svmbind_ctx *ctx, const char *name, int fd,
 	}
 
 	pthread_mutex_lock(&ctx->lock);
-	if (ctx->auto_path && fd < 0) {
+	/* Whether this process may open the cdev, asked before trying: the mode is
+	 * the usual obstacle, and a refused open would log an error first. (Root
+	 * passes any mode check: it skips the look-up, a cgroup refusal is caught below.) */
+	if (ctx->auto_path && fd < 0 && geteuid() != 0) {
 		char node[64];
 
 		if (!svmbind__cdev_node(dev->name, node, sizeof(node)) &&
