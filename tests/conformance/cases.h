@@ -30,5 +30,6 @@ void cases_svm(struct registry *r);
 void cases_procs(struct registry *r);
 void cases_bonds(struct registry *r);
 void cases_paths(struct registry *r);
+void cases_quiet(struct registry *r);
 
 #endif
