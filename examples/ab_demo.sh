@@ -135,7 +135,7 @@ chown "$SVC:$SVC" "/dev/vfio/$group"
 ls -l "/dev/vfio/$group"
 
 if [ "$DRIVER" = vfio-pci ]; then
-	say "stock vfio-pci: the same programs, no SVM bind in this kernel"
+	say "stock vfio-pci: the same programs, no SVM bind in this kernel (a refusal, on purpose)"
 	start_owner --inh-caps=-all
 	client "$SVC" --text "hello"
 	rc=$?
@@ -150,7 +150,7 @@ say "Yama ptrace_scope=$(cat /proc/sys/kernel/yama/ptrace_scope); A starts unpri
 start_owner --inh-caps=-all
 grep -E '^(Uid|CapEff)' "/proc/$(pgrep -n -f "$STAGE/ab_owner")/status" | tr '\t' ' '
 
-say "B1 (uid $SVC, not A's descendant) without naming A its tracer: Yama refuses"
+say "B1 (uid $SVC, not A's descendant) without naming A its tracer: Yama refuses (a refusal, on purpose)"
 client "$SVC" --no-ptracer --text "should not happen"
 rc=$?
 expect "$rc" 3 "refused by the ptrace check, as Yama 1 says (exit 3)" "B1 without tracer exited $rc, want 3"
@@ -160,7 +160,7 @@ client "$SVC" --text "hello from B1, same user as A"
 rc=$?
 expect "$rc" 0 "B1 bound; A's device copied into B1's buffers, and into a page B1 never touched" "B1 exited $rc"
 
-say "B2 (uid $OTHER, another user): A lacks CAP_SYS_PTRACE"
+say "B2 (uid $OTHER, another user): A lacks CAP_SYS_PTRACE (a refusal, on purpose)"
 client "$OTHER" --text "hello from B2"
 rc=$?
 expect "$rc" 3 "B2 refused by the ptrace check (exit 3): another user needs CAP_SYS_PTRACE" "B2 exited $rc, want 3"
