@@ -126,13 +126,20 @@ if [ "$DEV" = svm-dma ]; then
 	DEV=$(find_svm_dma) || { echo "ab_demo: no svm-dma device with PRI: run me in vm.sh --kernel new --sva" >&2; exit 1; }
 	to_driver "$DEV" "$DRIVER" || { echo "ab_demo: cannot bind $DEV to $DRIVER" >&2; exit 1; }
 	kind="the svm-dma device (PASID, ATS, PRI)"
+	echo "ab_demo: before each page request the kernel logs 'DMAR: [DMA Write PASID ...] ... Present bit in" \
+	     "first-level paging entry is clear' (and QEMU a translation failure): the emulated VT-d records the" \
+	     "translation that fails first as a fault. Expected: the page request follows."
 fi
 group=$(basename "$(readlink "/sys/bus/pci/devices/$DEV/iommu_group")")
 install -d -o "$SVC" -g "$SVC" -m 0755 "$DIR"
 stage || exit 1
-say "$kind $DEV (IOMMU group $group) on $DRIVER; /dev/vfio/$group handed to the service user uid $SVC"
-chown "$SVC:$SVC" "/dev/vfio/$group"
-ls -l "/dev/vfio/$group"
+say "$kind $DEV (IOMMU group $group) on $DRIVER; its VFIO nodes handed to the service user uid $SVC"
+nodes=("/dev/vfio/$group")
+# A newer kernel's iommufd path: the device's VFIO cdev and /dev/iommu too.
+for n in /sys/bus/pci/devices/"$DEV"/vfio-dev/vfio*; do [ -e "$n" ] && nodes+=("/dev/vfio/devices/${n##*/}"); done
+[ ${#nodes[@]} -gt 1 ] && [ -c /dev/iommu ] && nodes+=(/dev/iommu)
+chown "$SVC:$SVC" "${nodes[@]}"
+ls -l "${nodes[@]}"
 
 if [ "$DRIVER" = vfio-pci ]; then
 	say "stock vfio-pci: the same programs, no SVM bind in this kernel (a refusal, on purpose)"
