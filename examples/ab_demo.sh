@@ -124,12 +124,12 @@ stage() {
 kind="the lab device"
 if [ "$DEV" = svm-dma ]; then
 	DEV=$(find_svm_dma) || { echo "ab_demo: no svm-dma device with PRI: run me in vm.sh --kernel new --sva" >&2; exit 1; }
-	to_driver "$DEV" "$DRIVER" || { echo "ab_demo: cannot bind $DEV to $DRIVER" >&2; exit 1; }
 	kind="the svm-dma device (PASID, ATS, PRI)"
 	echo "ab_demo: before each page request the kernel logs 'DMAR: [DMA Write PASID ...] ... Present bit in" \
 	     "first-level paging entry is clear' (and QEMU a translation failure): the emulated VT-d records the" \
 	     "translation that fails first as a fault. Expected: the page request follows."
 fi
+to_driver "$DEV" "$DRIVER" || { echo "ab_demo: cannot bind $DEV to $DRIVER" >&2; exit 1; }
 group=$(basename "$(readlink "/sys/bus/pci/devices/$DEV/iommu_group")")
 install -d -o "$SVC" -g "$SVC" -m 0755 "$DIR"
 stage || exit 1
