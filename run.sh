@@ -5,7 +5,9 @@
 #
 #   ./run.sh demo   set up, build, boot Debian's kernel in QEMU: the stock kernel's
 #                   clear refusal, then the reference provider binding address
-#                   spaces for real, with the seed's A/B flow end to end
+#                   spaces for real, with the seed's A/B flow end to end; then
+#                   real SVA on our QEMU: the same A/B flow on the svm-dma device;
+#                   one verdict per part, and one for the whole
 #   ./run.sh test   set up, build, and run every test tier (what CI runs)
 #
 # Both install the Debian packages they need. Environment:
@@ -187,6 +189,43 @@ vm_sva_tier() {
 		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
 }
 
+# Whether every directory on the way to PATH lets other users through (o+x).
+others_can_reach() {	# PATH
+	local p
+	p=$(readlink -f "$1")
+	while [ "$p" != / ]; do
+		p=$(dirname "$p")
+		[ $((0$(stat -c %a "$p") & 1)) = 1 ] || return 1
+	done
+}
+
+# The seed's A/B flow on the svm-dma device (A drives its DMA with B's PASID,
+# an untouched page of B's comes in by PRI), run by service users from a
+# checkout they cannot reach, as a clone under /root (0700 on Debian 12) is:
+# from this checkout when it is such a one, else from a copy of what the flow
+# runs, placed under a fresh 0700 directory.
+ab_sva_0700_tier() {
+	local b src=$ROOT d= rc=0
+	skip_vm && return 77
+	b=$(cd "$BUILD" && pwd)
+	if others_can_reach "$ROOT/examples"; then
+		d=$(mktemp -d)	# 0700
+		mkdir -p "$d/checkout/examples" "$d/checkout/build/examples" "$d/checkout/build/lib"
+		cp examples/ab_demo.sh "$d/checkout/examples/"
+		cp "$b/examples/ab_owner" "$b/examples/ab_client" "$d/checkout/build/examples/"
+		cp -P "$b"/lib/libsvmbind.so* "$d/checkout/build/lib/"
+		src=$d/checkout
+		b=$d/checkout/build
+		echo "$ROOT is open to other users: the flow runs from a copy under a fresh 0700 directory ($d)"
+	else
+		echo "$ROOT is under a directory other users cannot traverse: the flow runs from it"
+	fi
+	vm_to "$BUILD/vm-ab-sva" --kernel new --sva --driver svmref \
+		-c "AB_BIN=$b/examples $src/examples/ab_demo.sh" || rc=$?
+	[ -z "$d" ] || rm -rf "$d"
+	return $rc
+}
+
 # The broker's Check suite on the provider, and its parser's fuzz target (bounded).
 broker_tier() {
 	skip_vm && return 77
@@ -215,27 +254,73 @@ provider_selftest_new() {
 	STRESS_SECS=10 tests/vm/provider/selftest.sh -v --timeout 600 --kernel new
 }
 
+# --- the demo: three parts, each with its verdict, then one for the whole
+demo_fails=0
+demo_verdicts=()
+
+# Did the commands [first..last] of a kept VM run pass, and did they keep quiet?
+# On success no library warning may appear, and library errors only inside a
+# step announced as showing a refusal on purpose ("on purpose" in its "==" or
+# "---" heading).
+part_verdict() {	# NAME OUT FIRST LAST
+	local name=$1 out=$2 first=$3 last=$4 i rc bad=() noisy
+	for ((i = first; i <= last; i++)); do
+		rc=$(cat "$out/rc.$i" 2>/dev/null || echo none)
+		[ "$rc" = 0 ] || bad+=("command $i exit $rc")
+	done
+	noisy=$(awk -v a="$first" -v b="$last" '
+		/^svmvm: \[[0-9]+\] driver=/ { n = substr($2, 2) + 0; next }
+		/^svmvm: / { next }
+		n < a || n > b { next }
+		/^(== |--- )/ { sec = $0 }
+		/libsvmbind: warn:/ || (/libsvmbind: error:/ && sec !~ /on purpose/) { c++ }
+		END { print c + 0 }' n=-1 "$out/console.log" 2>/dev/null || echo "?")
+	[ "$noisy" = 0 ] || bad+=("$noisy unexpected library warning/error line(s)")
+	if [ ${#bad[@]} -eq 0 ]; then
+		demo_verdicts+=("PASS: $name")
+	else
+		demo_verdicts+=("FAIL: $name (${bad[*]})")
+		demo_fails=$((demo_fails + 1))
+	fi
+	echo "${demo_verdicts[-1]}"
+}
+
 demo() {
 	install_packages
 	say "building"
 	build "$BUILD"
 	tests/vm/setup.sh
-	local b=$BUILD c=$C
-	say "booting Debian's kernel in QEMU (emulated VT-d, edu devices)"
-	vm --driver vfio-pci \
-		-c "echo '--- stock vfio-pci: the kernel has no SVM bind, and the library says so'" \
+	local b=$BUILD c=$C out
+	say "booting Debian 12's kernel in QEMU (emulated VT-d, edu devices)"
+	out=$BUILD/vm-demo
+	rm -rf "$out"
+	vm_to "$out" -k --driver vfio-pci \
+		-c "echo '--- stock vfio-pci: the kernel has no SVM bind, and the library says so (a refusal, on purpose)'" \
 		-c "$b/tools/svmbind-probe $c; true" \
 		-c "$b/examples/bind_self $c; test \$? = 2" \
 		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		--driver svmref \
-		-c "echo '--- the reference provider (the seed UAPI): bind for real'" \
+		-c "echo '--- the reference provider (the seed UAPI) on Debian 12: bind for real, the device emulated'" \
 		-c "$b/tools/svmbind-probe $c" \
 		-c "$b/examples/bind_self $c" \
 		-c "echo '--- the seed flow: A owns the device, B asks to be bound, A works on B memory'" \
-		-c "AB_BIN=$b/examples examples/ab_demo.sh"
-	say "real SVA: the newest kernel on our QEMU, whose PASID device walks B's own page tables"
-	vm_to "$BUILD/vm-sva-demo" --kernel new --sva --driver svmref \
-		-c "$b/tests/sva/sva_demo 0000:03:00.0"
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" || true
+	part_verdict "Debian 12, stock vfio-pci: no SVM bind, said clearly to A and to B" "$out" 0 3
+	part_verdict "Debian 12, the reference provider: the seed's A/B flow through the broker (emulated DMA)" "$out" 4 8
+	say "real SVA: the newest kernel on our QEMU; A drives the svm-dma device with B's PASID, the IOMMU walks B's page tables"
+	out=$BUILD/vm-sva-demo
+	rm -rf "$out"
+	vm_to "$out" -k --kernel new --sva --driver svmref \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" || true
+	part_verdict "real SVA: the seed's A/B flow through the broker on the svm-dma device (B's buffers by PASID-tagged DMA, an untouched page by PRI)" "$out" 0 0
+	echo
+	printf '%s\n' "${demo_verdicts[@]}"
+	if [ "$demo_fails" = 0 ]; then
+		echo "demo: PASS (${#demo_verdicts[@]} of ${#demo_verdicts[@]} parts)"
+	else
+		echo "demo: FAIL ($demo_fails of ${#demo_verdicts[@]} parts failed)"
+		return 1
+	fi
 }
 
 test_all() {
@@ -263,6 +348,8 @@ test_all() {
 	step "newest-kernel tier: no-IOMMU mode" noiommu_tier
 	step "real SVA: our QEMU's PASID device, VT-d walking B's page tables, the provider binding for real" \
 		vm_sva_tier
+	step "real SVA: the seed's A/B flow through the broker on the svm-dma device (PRI fault-in), run by service users from a checkout they cannot reach (0700)" \
+		ab_sva_0700_tier
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 	echo "$passed passed, $failed failed, $skipped skipped"

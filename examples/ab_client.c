@@ -1,25 +1,32 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
  * Process B of the seed's flow: asks A (the broker) to bind our address
- * space, then asks for work on our own malloc'ed buffers by virtual address,
- * and prints what A's device wrote there.
+ * space, then asks A's device to copy between our own malloc'ed buffers by
+ * virtual address, and prints what the device wrote there. Twice: into a
+ * buffer we wrote before (its pages are mapped), then into a page of a
+ * malloc'ed buffer we never touched (mincore(2) says it is not resident):
+ * the device's page request must fault it in.
  *
  *   ab_client --socket PATH [--text STRING] [--no-ptracer] [--verbose]
  *
  * Exit: 0 done; 2 the kernel has no SVM bind (or binds only its caller);
- * 3 the bind was refused (ptrace check, Yama, policy); 1 anything else.
+ * 3 the bind was refused (ptrace check, Yama, policy); 4 the device could
+ * not reach the page we never touched; 1 anything else.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <svmbind/broker.h>
 #include <svmbind/svmbind.h>
 
 #include "ab_proto.h"
+
+enum { AB_MAX_TEXT = 256, FRESH_LEN = 1 << 20 };
 
 static int explain(const char *what, int ret)
 {
@@ -48,6 +55,46 @@ static int explain(const char *what, int ret)
 	}
 }
 
+static const char *engine_name(uint32_t e)
+{
+	return e == AB_ENGINE_SVM_DMA ? "the svm-dma device (real PASID-tagged DMA, IOMMU-translated)" :
+	       e == AB_ENGINE_PROVIDER ? "the provider's emulated device" : "an unknown device";
+}
+
+/* 1 when the page at @p is in memory, 0 when not, -1 when mincore fails. */
+static int resident(const void *p)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char v = 0;
+
+	if (mincore((void *)((uintptr_t)p & ~(uintptr_t)(pg - 1)), (size_t)pg, &v))
+		return -1;
+	return v & 1;
+}
+
+/* One AB_COPY; 0 when A's device reports done, else what to exit with. */
+static int copy(struct svmbind_client *cl, const char *src, char *dst, uint32_t len, struct ab_done *done)
+{
+	struct ab_work w = { .src = (uintptr_t)src, .dst = (uintptr_t)dst, .len = len };
+	size_t rlen = sizeof(*done);
+	int32_t status = 0;
+	int ret;
+
+	memset(done, 0, sizeof(*done));
+	ret = svmbind_client_request(cl, AB_COPY, &w, sizeof(w), done, &rlen, &status);
+	if (ret)
+		return explain("the request failed", ret);
+	if (status) {
+		fprintf(stderr, "B: A's device could not do the copy: %s\n", svmbind_strerror(status));
+		return status == -EFAULT ? 4 : 1;
+	}
+	if (rlen != sizeof(*done)) {
+		fprintf(stderr, "B: A's reply has %zu bytes, want %zu\n", rlen, sizeof(*done));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -57,11 +104,9 @@ int main(int argc, char **argv)
 	struct svmbind_client_opts co = { .sz = sizeof(co) };
 	const char *path = getenv("AB_SOCKET"), *text = "hello from B, through my own address space";
 	struct svmbind_client *cl;
-	struct ab_work w = { 0 };
-	char *src, *dst, reply[256];
-	size_t rlen = sizeof(reply) - 1;
-	int32_t status = 0;
-	uint32_t pasid;
+	char *src = NULL, *dst = NULL, *big = NULL, *fresh;
+	struct ab_done done;
+	uint32_t pasid, len;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "s:t:vnh", lo, NULL)) != -1) {
@@ -94,34 +139,63 @@ int main(int argc, char **argv)
 	}
 	printf("B: my address space is PASID %u on A's device\n", pasid);
 
+	/* 1. two buffers B wrote (malloc'ed, mapped) */
 	src = malloc(AB_MAX_TEXT);
 	dst = calloc(1, AB_MAX_TEXT);
-	if (!src || !dst)
-		return 1;
-	strcpy(src, text);
-	w.src = (uintptr_t)src;
-	w.dst = (uintptr_t)dst;
-	w.len = (uint32_t)strlen(text) + 1;
-	printf("B: asking A to work on my buffers at %p -> %p\n", (void *)src, (void *)dst);
-	ret = svmbind_client_request(cl, AB_WORK, &w, sizeof(w), reply, &rlen, &status);
-	if (ret) {
-		ret = explain("the request failed", ret);
-		goto out;
-	}
-	reply[rlen < sizeof(reply) ? rlen : sizeof(reply) - 1] = '\0';
-	if (status) {
-		fprintf(stderr, "B: A could not do the work: %s\n", svmbind_strerror(status));
+	big = malloc(FRESH_LEN);	/* above the mmap threshold: its pages come on first touch */
+	if (!src || !dst || !big) {
 		ret = 1;
 		goto out;
 	}
-	printf("B: A says: %s\n", reply);
+	strcpy(src, text);
+	len = (uint32_t)strlen(text) + 1;
+	printf("B: asking A to copy %u bytes of mine: %p -> %p\n", len, (void *)src, (void *)dst);
+	ret = copy(cl, src, dst, len, &done);
+	if (ret)
+		goto out;
+	printf("B: done by %s\n", engine_name(done.engine));
 	printf("B: my buffer now reads: \"%s\"\n", dst);
-	ret = strlen(dst) == strlen(src) ? 0 : 1;
+	if (memcmp(src, dst, len)) {
+		fprintf(stderr, "B: FAILED: the buffer does not hold what the device was to copy\n");
+		ret = 1;
+		goto out;
+	}
+
+	/* 2. a page of a malloc'ed buffer B never touched */
+	fresh = (char *)(((uintptr_t)big + FRESH_LEN / 2) & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+	if (resident(fresh) != 0) {
+		fprintf(stderr, "B: FAILED: the page at %p is already in memory (mincore): cannot show a "
+				"fault-in\n", (void *)fresh);
+		ret = 1;
+		goto out;
+	}
+	printf("B: asking A to copy into %p, a page of my malloc'ed buffer that I never touched "
+	       "(not in memory)\n", (void *)fresh);
+	ret = copy(cl, src, fresh, len, &done);
+	if (ret == 4)
+		fprintf(stderr, "B: %s%s\n", engine_name(done.engine), done.engine == AB_ENGINE_SVM_DMA &&
+			!done.pri ? " has no PRI: it cannot ask for a page that is not there" : "");
+	if (ret)
+		goto out;
+	if (done.engine == AB_ENGINE_SVM_DMA)
+		printf("B: done by the svm-dma device after %u page request(s): the IOMMU faulted my page in\n",
+		       done.page_requests);
+	else
+		printf("B: done by %s, which faulted my page in\n", engine_name(done.engine));
+	printf("B: that page now reads: \"%s\" (in memory: %s)\n", fresh, resident(fresh) == 1 ? "yes" : "no");
+	if (memcmp(src, fresh, len) || resident(fresh) != 1 ||
+	    (done.engine == AB_ENGINE_SVM_DMA && !done.page_requests)) {
+		fprintf(stderr, "B: FAILED: the untouched page was not faulted in and written as asked\n");
+		ret = 1;
+		goto out;
+	}
+	ret = 0;
 	if (svmbind_client_unbind(cl) == 0)
 		printf("B: unbound PASID %u\n", pasid);
 out:
 	free(src);
 	free(dst);
+	free(big);
 	svmbind_client_close(cl);
 	return ret;
 }

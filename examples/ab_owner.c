@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
  * Process A of the seed's flow: owns the device, binds clients' address
- * spaces on request (svmbind broker), and does "transactions" for them on
+ * spaces on request (svmbind broker), and does transactions for them on
  * their own virtual addresses, tagged with their PASIDs.
  *
  *   ab_owner --device BDF (--socket PATH [--mode 0660] | --systemd)
  *            [--allow-uid UID]... [--any-uid] [--revoke-on-creds] [--verbose]
  *
- * The transaction (request type AB_WORK): B names two buffers of its own,
- * by virtual address; A's device reads the first through B's PASID,
- * upper-cases it, and writes the result into the second. The device here is
- * the reference provider's emulated PASID-tagged DMA (tests/lab/svmref_uapi.h,
- * test-only): on real hardware this is where the PASID goes into the
- * device's descriptor and the device's own DMA does the rest.
+ * The transaction (request type AB_COPY): B names two buffers of its own by
+ * virtual address, and A's device copies the first into the second through
+ * B's PASID. Which device does it:
+ *   - the svm-dma device (our QEMU's PASID device, svm_dma.c): A programs it
+ *     itself through the BAR the library mapped, with B's PASID and B's
+ *     addresses; the IOMMU translates them through B's page tables, and a
+ *     page B never touched is faulted in by the device's page request (PRI);
+ *   - any other device on the reference provider (edu, Debian 6.1): the
+ *     provider's emulated PASID-tagged DMA (tests/lab/svmref_uapi.h,
+ *     test-only).
+ * The PASID is always the verified bond's, never a number from B's message.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -28,10 +32,12 @@
 #include <svmbind/svmbind.h>
 
 #include "ab_proto.h"
+#include "svm_dma.h"
 #include "svmref_uapi.h"
 
 static struct svmbind_broker *broker;
 static struct svmbind_device *dev;
+static struct svm_dma *svmdma;	/* NULL: the provider's emulated DMA */
 
 static void on_signal(int sig)
 {
@@ -40,8 +46,8 @@ static void on_signal(int sig)
 		svmbind_broker_stop(broker);	/* async-signal-safe */
 }
 
-/* The device's PASID-tagged access to @pasid's address space (test provider). */
-static int device_dma(uint32_t pasid, uint64_t va, void *buf, size_t len, int write)
+/* The provider's emulated PASID-tagged access to @pasid's address space. */
+static int provider_dma(uint32_t pasid, uint64_t va, void *buf, size_t len, int write)
 {
 	struct svmref_dma d = {
 		.argsz = sizeof(d), .flags = write ? SVMREF_DMA_WRITE : 0, .pasid = pasid,
@@ -66,38 +72,68 @@ static void list_bonds(void)
 	fflush(stdout);
 }
 
+/* The emulated device: read B's bytes into A, write them back at dst. */
+static int provider_copy(const struct svmbind_broker_req *req, const struct ab_work *w, struct ab_done *done)
+{
+	char buf[AB_MAX_LEN];
+	int ret;
+
+	ret = provider_dma(req->pasid, w->src, buf, w->len, 0);
+	if (!ret)
+		ret = provider_dma(req->pasid, w->dst, buf, w->len, 1);
+	if (ret) {
+		printf("A: provider DMA through PASID %u failed: %s\n", req->pasid, strerror(-ret));
+		return ret;
+	}
+	done->engine = AB_ENGINE_PROVIDER;
+	done->pri = 1;	/* the provider faults pages in as a PRI device would */
+	printf("A: the provider's emulated DMA copied %u bytes through PASID %u\n", w->len, req->pasid);
+	return 0;
+}
+
+/* The real device: A's own doorbell, B's PASID, B's virtual addresses. */
+static int svm_dma_work(const struct svmbind_broker_req *req, const struct ab_work *w, struct ab_done *done)
+{
+	struct svm_dma_result res;
+	int ret;
+
+	ret = svm_dma_copy(svmdma, req->pasid, w->src, w->dst, w->len, true, &res);
+	done->engine = AB_ENGINE_SVM_DMA;
+	done->pri = svm_dma_has_pri(svmdma);
+	done->translations = res.translations;
+	done->page_requests = res.page_requests;
+	if (ret) {
+		printf("A: svm-dma through PASID %u: status 0x%x, %s (at %#llx; %u page request(s))\n",
+		       req->pasid, res.status, svm_dma_status_str(res.status),
+		       (unsigned long long)res.fault, res.page_requests);
+		return ret;
+	}
+	printf("A: svm-dma copied %u bytes through PASID %u: %u ATS translation(s), %u page request(s)\n",
+	       w->len, req->pasid, res.translations, res.page_requests);
+	return 0;
+}
+
 static int on_request(void *arg, const struct svmbind_broker_req *req, void *reply, size_t *reply_len)
 {
+	struct ab_done done = { 0 };
 	struct ab_work w;
-	char buf[AB_MAX_TEXT];
 	int ret;
 
 	(void)arg;
-	if (req->type != AB_WORK || req->len != sizeof(w))
+	if (req->type != AB_COPY || req->len != sizeof(w))
 		return -EINVAL;
 	memcpy(&w, req->data, sizeof(w));
-	if (!w.len || w.len > sizeof(buf))
+	if (!w.len || w.len > AB_MAX_LEN || *reply_len < sizeof(done))
 		return -EINVAL;
-	printf("A: work for pid %d (uid %u) on PASID %u: read %u bytes at %#llx, write to %#llx\n",
+	printf("A: pid %d (uid %u) asks for a copy on PASID %u: %u bytes at %#llx -> %#llx\n",
 	       (int)req->pid, (unsigned int)req->uid, req->pasid, w.len,
 	       (unsigned long long)w.src, (unsigned long long)w.dst);
-	/* The PASID is the verified bond's, never a number from B's message. */
-	ret = device_dma(req->pasid, w.src, buf, w.len, 0);
-	if (ret) {
-		printf("A: device read through PASID %u failed: %s\n", req->pasid, strerror(-ret));
-		return ret;
-	}
-	for (uint32_t i = 0; i < w.len; i++)
-		buf[i] = (char)toupper((unsigned char)buf[i]);
-	ret = device_dma(req->pasid, w.dst, buf, w.len, 1);
-	if (ret) {
-		printf("A: device write through PASID %u failed: %s\n", req->pasid, strerror(-ret));
-		return ret;
-	}
-	*reply_len = (size_t)snprintf(reply, *reply_len, "%u bytes done by the device through PASID %u",
-				      w.len, req->pasid);
-	list_bonds();
-	return 0;
+	ret = svmdma ? svm_dma_work(req, &w, &done) : provider_copy(req, &w, &done);
+	memcpy(reply, &done, sizeof(done));
+	*reply_len = sizeof(done);
+	if (!ret)
+		list_bonds();
+	return ret;
 }
 
 static void usage(FILE *f)
@@ -156,6 +192,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dialect = svmbind_device_dialect(dev);
+	ret = svm_dma_open(dev, &svmdma);
+	if (ret && ret != -ENODEV)
+		fprintf(stderr, "A: %s: cannot map BAR0: %s; using the provider's emulated DMA\n", bdf,
+			svmbind_strerror(ret));
+	if (svmdma)
+		printf("A: %s is an svm-dma device (PASID, ATS%s): A drives its DMA itself\n", bdf,
+		       svm_dma_has_pri(svmdma) ? ", PRI" : ", no PRI");
 	if (dialect == SVMBIND_DIALECT_NONE)
 		printf("A: %s: this kernel has no SVM bind (VFIO_DEVICE_BIND_TASK answers ENOTTY: the seed's\n"
 		       "   UAPI never reached mainline Linux). I serve anyway, so that clients hear it too:\n"
@@ -166,6 +209,7 @@ int main(int argc, char **argv)
 	ret = svmbind_broker_new(dev, &bo, &broker);
 	if (ret) {
 		fprintf(stderr, "A: cannot start the broker: %s\n", svmbind_strerror(ret));
+		svm_dma_close(svmdma);
 		svmbind_ctx_free(ctx);
 		return 1;
 	}
@@ -183,6 +227,7 @@ int main(int argc, char **argv)
 	printf("A: stopping (%s); revoking %zu bond(s)\n", ret ? svmbind_strerror(ret) : "asked to",
 	       svmbind_broker_nr_bonds(broker));
 	svmbind_broker_free(broker);
+	svm_dma_close(svmdma);
 	svmbind_ctx_free(ctx);
 	return ret ? 1 : 0;
 }

@@ -76,6 +76,7 @@ struct svmbind_device {
 	struct bond *bonds;
 	size_t nr_bonds, cap_bonds;
 	int dialect;			/* cached; INT_MIN = not probed yet */
+	bool unwatched_said;		/* svm.c: "cannot watch" logged once (atomic) */
 };
 
 /* ---- logging (log.c) ---- */

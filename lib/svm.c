@@ -120,16 +120,27 @@ static int witness_open(struct svmbind_device *dev, pid_t pid)
 
 	if (fd >= 0)
 		return fd;
-	if (fd == -EXDEV || fd == -ENOSYS)
+	if (fd == -ENOENT || fd == -ESRCH)	/* no such process: the bind will say so */
+		return WITNESS_NONE;
+	/* A deployment fact (a service binding other users' processes, or a /proc of
+	 * another pid namespace), not trouble: said once per device handle, the rest
+	 * at debug level. */
+	if (__atomic_exchange_n(&dev->unwatched_said, true, __ATOMIC_RELAXED))
+		pr_debug("%s: pid %d: cannot watch its address space (%s)", dev->name, pid,
+			 strerror(-fd));
+	else if (fd == -EXDEV || fd == -ENOSYS)
 		pr_info("%s: pid %d: /proc shows another pid namespace than this process's, and "
-			"%s: the library cannot watch this address space, so it will not notice an "
-			"exec of pid %d; mount a /proc of this pid namespace to let it", dev->name, pid,
+			"%s: the library cannot watch the address spaces it binds, so it will not "
+			"notice by itself when one of them execs; mount a /proc of this pid "
+			"namespace to let it (said once for this device)", dev->name, pid,
 			fd == -ENOSYS ? "this kernel has no pidfd_open(2) to reach it through" :
-			"the process is not visible there", pid);
-	else if (fd != -ENOENT && fd != -ESRCH)	/* no such process: the bind will say so */
-		pr_info("%s: pid %d: open /proc/%d/mem: %s: the library cannot watch this address "
-			"space, so it will not notice an exec of pid %d; run as its uid or with "
-			"CAP_DAC_OVERRIDE to let it", dev->name, pid, pid, strerror(-fd), pid);
+			"the process is not visible there");
+	else
+		pr_info("%s: open /proc/%d/mem: %s: this process cannot watch the address spaces "
+			"of the processes it binds (other users' ones, most likely), so the library "
+			"will not notice by itself when one of them execs; run as their uid or with "
+			"CAP_DAC_OVERRIDE to let it (said once for this device)", dev->name, pid,
+			strerror(-fd));
 	return WITNESS_NONE;
 }
 
@@ -383,8 +394,9 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 
 	if (!witness_alive(b->witness)) {
 		/* Never ask the kernel: the PASID may already tag someone else's bond. */
-		pr_warn("%s: PASID %u (pid %d): its address space is gone (the process exited or "
-			"exec'd); the kernel released the bond with it", dev->name, b->pasid, b->pid);
+		/* The normal end of a bond whose process ended first: the return code says it. */
+		pr_debug("%s: PASID %u (pid %d): its address space is gone (the process exited or "
+			 "exec'd); the kernel released the bond with it", dev->name, b->pasid, b->pid);
 		drop_bond(dev, b);
 		return FAIL(SVMBIND_ERR_BOND_GONE);
 	}
@@ -395,8 +407,8 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 		return 0;
 	}
 	if (err == ESRCH) {
-		pr_warn("%s: PASID %u (pid %d): the kernel had already released it: the process "
-			"exited or exec'd", dev->name, b->pasid, b->pid);
+		pr_debug("%s: PASID %u (pid %d): the kernel had already released it: the process "
+			 "exited or exec'd", dev->name, b->pasid, b->pid);
 		drop_bond(dev, b);
 		return KFAIL(SVMBIND_ERR_BOND_GONE, err);
 	}

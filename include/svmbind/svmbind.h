@@ -719,7 +719,8 @@ SVMBIND_API int svm_bind_self(struct svmbind_device *dev, uint32_t *pasid);
  * a later bind that gets the same PASID (handed out anew) replaces the entry.
  * Where that file cannot be opened (the target runs as another uid and the
  * caller lacks CAP_DAC_OVERRIDE, though CAP_SYS_PTRACE lets the bind pass),
- * the library cannot see an exec or exit: it logs so, and errs on the side of
+ * the library cannot see an exec or exit: it says so once per device handle
+ * (at info level), and errs on the side of
  * never unbinding another address space's bond: a second bind that gets the
  * same PASID replaces the entry instead of counting a reference (the extra
  * kernel reference then lasts until the device is closed).

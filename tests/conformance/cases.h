@@ -31,5 +31,6 @@ void cases_procs(struct registry *r);
 void cases_bonds(struct registry *r);
 void cases_paths(struct registry *r);
 void cases_handles(struct registry *r);
+void cases_quiet(struct registry *r);
 
 #endif

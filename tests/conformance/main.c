@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 	cases_bonds(&r);
 	cases_paths(&r);
 	cases_handles(&r);
+	cases_quiet(&r);
 	for (int i = 0; i < r.nr_last; i++) {
 		/* a test case of their own, made last: Check runs test cases in order */
 		tcase_add_test(tcase_for(&r, "last"), r.last[i]);

@@ -161,10 +161,13 @@ int main(int argc, char **argv)
 		usleep(100);
 	printf("A: device status 0x%x (%s)\n", st, st == ST_DONE ? "done" : "error");
 	fflush(stdout);
+	/* the device is done with B: unbind while B's address space still lives */
+	ret = svm_unbind(dev, pasid, 0);
 	if (write(sv[0], "g", 1) != 1)
 		return 1;
 	waitpid(b, &status, 0);
-	svm_unbind(dev, pasid, 0);
 	svmbind_ctx_free(ctx);
+	if (ret)
+		return 1;
 	return st == ST_DONE && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
