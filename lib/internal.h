@@ -160,6 +160,10 @@ HIDDEN int svmbind__explain_device(const char *bdf);
 HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
 HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
 HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a forked child */
+/* The broker knows that @pid's address space, bound under @pasid, has ended:
+ * drop the book's entry if it is still that one and nothing says it lives
+ * (never an ioctl: the PASID may name someone else's bond by now). */
+HIDDEN void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid);
 /*
  * A witness of @pid's address space: /proc/PID/mem holds the mm it was
  * opened on. Opening it takes the same ptrace attach check as a bind, plus

@@ -364,6 +364,7 @@ static int revoke_bond(struct svmbind_broker *b, struct conn *c, uint32_t reason
 	} else {
 		pr_debug("broker: PASID %u of pid %d: that address space is gone, and the kernel's "
 			 "bond with it: forgotten, not unbound", pasid, (int)c->pid);
+		svmbind__forget_bond(b->dev, pasid, c->pid);
 	}
 	bond_del(b, c);
 	pr_debug("broker: bond PASID %u of pid %d revoked (reason %u)", pasid, (int)c->pid, reason);
