@@ -750,11 +750,18 @@ static struct conn *pasid_holder(struct svmbind_broker *b, struct conn *c, uint3
 			return o;
 		pr_debug("broker: PASID %u of pid %d was handed out again: that bond had ended",
 			 o->pasid, (int)o->pid);
+		/* Not revoke_bond(): the library's entry for the PASID is the new bond's now. */
+		struct sbw_msg n = { .type = SBW_REVOKED };
+
+		n.u.revoked.pasid = pasid;
+		n.u.revoked.reason = peer_alive(o) ? SVMBIND_REVOKED_EXEC : SVMBIND_REVOKED_EXIT;
 		if (o->state == C_READY && peer_alive(o))
 			o->spent = true;
-		revoke_bond(b, o, peer_alive(o) ? SVMBIND_REVOKED_EXEC : SVMBIND_REVOKED_EXIT, true);
+		bond_del(b, o);
 		if (o->orphan)
 			orphan_done(b, o);
+		else if (o->fd >= 0)
+			conn_send(b, o, &n);
 	}
 	return NULL;
 }
