@@ -192,7 +192,7 @@ void fx_stop(struct fx *f)
 {
 	/* After every test: at a quiet point, the three books agree. */
 	if (f->b)
-		bt_assert_books(f, 5000);
+		bt_assert_books(f, 20000);
 	fx_pause(f);
 	svmbind_broker_free(f->b);
 	f->b = NULL;
