@@ -165,6 +165,11 @@ HIDDEN int svmbind__explain_device(const char *bdf);
 HIDDEN int svmbind__probe_dialect(struct svmbind_device *dev);	/* cached; call without dev->lock */
 HIDDEN int svmbind__unbind_all(struct svmbind_device *dev);		/* at close */
 HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a forked child */
+/* The broker knows that @pid's address space, bound under @pasid, has ended:
+ * drop the book's entry if it is still that one and nothing says it lives
+ * (never an ioctl: the PASID may name someone else's bond by now). */
+HIDDEN void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid);
+
 /* ---- processes of the caller's pid namespace through /proc (witness.c) ---- */
 
 /* Levels from /proc's pid namespace down to the caller's, plus one: 1 when
@@ -176,6 +181,7 @@ HIDDEN int svmbind__proc_levels(void);
 HIDDEN int svmbind__pidfd_pid(int pidfd);
 /* True while the pidfd's process is not reaped (its pid cannot have been reused). */
 HIDDEN bool svmbind__pidfd_alive(int pidfd);
+
 /*
  * A witness of @pid's address space (@pid in the caller's pid namespace; when
  * /proc shows another namespace, reached through a pidfd, never a namesake:

@@ -511,3 +511,14 @@ void svmbind__forget_bonds(struct svmbind_device *dev)
 	while (dev->nr_bonds)
 		drop_bond(dev, &dev->bonds[dev->nr_bonds - 1]);
 }
+
+void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid)
+{
+	struct bond *b;
+
+	pthread_mutex_lock(&dev->lock);
+	b = find_bond(dev, pasid);
+	if (b && b->pid == pid && b->witness != WITNESS_SELF && !(b->witness >= 0 && witness_alive(b->witness)))
+		drop_bond(dev, b);
+	pthread_mutex_unlock(&dev->lock);
+}

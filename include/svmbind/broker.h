@@ -311,9 +311,12 @@ SVMBIND_API int svmbind_broker_bond(struct svmbind_broker *broker, size_t i,
  * @brief Revoke the bond with @p pasid (its client is told #SVMBIND_REVOKED_OWNER
  *        and keeps its connection).
  * @param broker  the broker.
- * @param pasid   the bond's PASID (the first connection holding it).
- * @return 0, or -EINVAL (NULL), -ENOENT (no such bond), or what svm_unbind()
- *         returns other than -SVMBIND_ERR_BOND_GONE.
+ * A bond whose address space has ended is only forgotten (its PASID may name
+ * another bond by now). Safe from another thread and from the request handler.
+ * @param pasid   the bond's PASID.
+ * @return 0, or -EINVAL (NULL), -ENOENT (no such bond), or the unbind's error
+ *         (after a retry with VFIO_SVM_PASID_RELEASE_FLUSHED where the kernel
+ *         answered -EINVAL): then the bond stays listed and its client is not told.
  */
 SVMBIND_API int svmbind_broker_revoke(struct svmbind_broker *broker, uint32_t pasid);
 

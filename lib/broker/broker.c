@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -44,6 +45,7 @@ struct conn {
 	struct watch wsock, wpid;
 	enum conn_state state;
 	int fd, pidfd, witness, pending_fd;
+	int connector;			/* pidfd of who connected (accept to HELLO) */
 	pid_t pid;			/* kernel-verified, after HELLO */
 	uid_t uid;
 	gid_t gid;
@@ -51,6 +53,9 @@ struct conn {
 	uid_t cred_uid;
 	gid_t cred_gid;
 	bool have_creds, bound, counted, closing;
+	bool maps;			/* the witness is /proc/PID/maps (peer.c) */
+	bool spent;			/* the address space that said HELLO is gone */
+	bool orphan;			/* closed, but its bond could not be unbound: still listed */
 	uint32_t pasid;
 	size_t bond_idx;
 	uint64_t deadline;		/* HELLO deadline, ms (C_NEW) */
@@ -85,6 +90,7 @@ struct svmbind_broker {
 	struct conn *conns;
 	size_t nr_conns;
 	struct conn *graveyard;
+	size_t nr_orphans;
 	struct conn **bonds;
 	size_t nr_bonds, cap_bonds;
 	struct uidrec *uids;
@@ -189,10 +195,6 @@ static void bond_del(struct svmbind_broker *b, struct conn *c)
 		}
 	}
 	c->bound = false;
-	if (c->witness >= 0) {
-		close(c->witness);
-		c->witness = -1;
-	}
 	if (r) {
 		r->bonds--;
 		uid_put(b, r);
@@ -301,33 +303,119 @@ static void refuse(struct svmbind_broker *b, struct conn *c, uint32_t seq, int c
 
 /* ---- revocation ---- */
 
-static void revoke_bond(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify)
+/*
+ * Is @c's bond still the kernel's bond on the address space that said HELLO?
+ * The witness answers while the process exists (alive or a zombie). Where it
+ * cannot (a maps witness of a reaped process: its address space may live on
+ * in a CLONE_VM sibling, or be gone with its PASID handed out anew), the
+ * books decide, never a guess: another client listed with the PASID, or the
+ * library's book naming another pid or a dead address space, mean it is not.
+ */
+static bool bond_is_ours(struct svmbind_broker *b, struct conn *c)
+{
+	struct svmbind_bond lb = { .sz = sizeof(lb) };
+	int st = sb_witness_state(c->witness, c->maps);
+
+	if (st >= 0)
+		return st;
+	for (struct conn *o = b->pasids[c->pasid % PID_BUCKETS]; o; o = o->pnext)
+		if (o != c && o->pasid == c->pasid)
+			return false;
+	for (size_t i = 0; !svmbind_device_bond(b->dev, i, &lb); i++)
+		if (lb.pasid == c->pasid)
+			return lb.pid == c->pid && lb.alive != 0;
+	return false;
+}
+
+/* svm_unbind; where the kernel insists on a release mode (EINVAL), again with
+ * RELEASE_FLUSHED, as the library does at close. 0 once the bond is gone. */
+static int unbind_pasid(struct svmbind_broker *b, uint32_t pasid)
+{
+	int ret = svm_unbind(b->dev, pasid, 0);
+
+	if (ret == -EINVAL)
+		ret = svm_unbind(b->dev, pasid, VFIO_SVM_PASID_RELEASE_FLUSHED);
+	if (ret == -SVMBIND_ERR_BOND_GONE || ret == -SVMBIND_ERR_UNKNOWN_PASID)
+		ret = 0;
+	return ret;
+}
+
+/*
+ * End @c's bond: unbind it while its address space lives; once that is gone
+ * only forget it (the kernel released it, and the PASID may name someone
+ * else's bond by now). 0, or the unbind's error: then the bond stays listed
+ * (and counted) and the client is told nothing.
+ */
+static int revoke_bond(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify)
 {
 	uint32_t pasid = c->pasid;
 	int ret;
 
 	if (!c->bound)
-		return;
-	ret = svm_unbind(b->dev, pasid, 0);
-	if (ret && ret != -SVMBIND_ERR_BOND_GONE && ret != -SVMBIND_ERR_UNKNOWN_PASID)
-		pr_warn("broker: unbinding PASID %u of pid %d: %s", pasid, (int)c->pid, svmbind_strerror(ret));
+		return 0;
+	if (bond_is_ours(b, c)) {
+		ret = unbind_pasid(b, pasid);
+		if (ret) {
+			pr_warn("broker: unbinding PASID %u of pid %d: %s: the bond stays listed (revoke "
+				"it again; closing the device releases it)", pasid, (int)c->pid,
+				svmbind_strerror(ret));
+			return ret;
+		}
+	} else {
+		pr_debug("broker: PASID %u of pid %d: that address space is gone, and the kernel's "
+			 "bond with it: forgotten, not unbound", pasid, (int)c->pid);
+		svmbind__forget_bond(b->dev, pasid, c->pid);
+	}
 	bond_del(b, c);
 	pr_debug("broker: bond PASID %u of pid %d revoked (reason %u)", pasid, (int)c->pid, reason);
-	if (notify) {
+	if (notify && c->fd >= 0) {
 		struct sbw_msg m = { .type = SBW_REVOKED };
 
 		m.u.revoked.pasid = pasid;
 		m.u.revoked.reason = reason;
 		conn_send(b, c, &m);
 	}
+	return 0;
 }
 
+/* An orphan's bond ended (or the broker stops): free it with the dead. */
+static void orphan_done(struct svmbind_broker *b, struct conn *c)
+{
+	if (c->bound)
+		bond_del(b, c);
+	if (c->witness >= 0)
+		close(c->witness);
+	c->witness = -1;
+	c->orphan = false;
+	b->nr_orphans--;
+	c->dnext = b->graveyard;
+	b->graveyard = c;
+}
+
+/* Orphans whose address space has ended: the kernel released their bonds. */
+static void reap_orphans(struct svmbind_broker *b)
+{
+	for (size_t i = 0; b->nr_orphans && i < b->nr_bonds;) {
+		struct conn *c = b->bonds[i];
+
+		if (c->orphan && !bond_is_ours(b, c))
+			orphan_done(b, c);	/* bonds[i] is another one now */
+		else
+			i++;
+	}
+}
+
+/* Close a connection. Its memory is freed only at the end of a dispatch round
+ * (bury()), so events already returned by epoll_wait() never point at freed
+ * memory, whichever thread closed it. */
 static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason, bool notify)
 {
+	bool orphan;
+
 	if (c->state == C_DEAD || c->closing)
 		return;
 	c->closing = true;
-	revoke_bond(b, c, reason, notify);
+	orphan = revoke_bond(b, c, reason, notify) != 0;
 	if (c->out_len > c->out_off)	/* last words, best effort: never wait */
 		(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -339,6 +427,12 @@ static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason
 	}
 	if (c->pending_fd >= 0)
 		close(c->pending_fd);
+	if (c->connector >= 0)
+		close(c->connector);
+	if (!orphan && c->witness >= 0) {
+		close(c->witness);
+		c->witness = -1;
+	}
 	if (c->state == C_READY) {
 		hash_del(b, c);
 		if (c->counted) {
@@ -350,7 +444,7 @@ static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason
 			}
 		}
 	}
-	c->fd = c->pidfd = c->pending_fd = -1;
+	c->fd = c->pidfd = c->pending_fd = c->connector = -1;
 	c->state = C_DEAD;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -359,6 +453,11 @@ static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason
 	if (c->next)
 		c->next->prev = c->prev;
 	b->nr_conns--;
+	if (orphan) {	/* listed (and counted) until revoked or its address space ends */
+		c->orphan = true;
+		b->nr_orphans++;
+		return;
+	}
 	c->dnext = b->graveyard;
 	b->graveyard = c;
 }
@@ -411,21 +510,36 @@ static int creds_recheck(struct svmbind_broker *b, struct conn *c)
 	return ret;
 }
 
-/* Before acting for a client: it lives, its bond's address space lives, its
- * credentials still pass (when asked and no event source tells us). Returns
- * 0, or the code to answer with (the connection may be closed: check state). */
+/* Has the address space that said HELLO been replaced (exec)? The process
+ * lives (checked before), so the witness answers exactly. Once it has, the
+ * connection is spent: its bond is revoked and it is never bound again. */
+static bool conn_spent(struct svmbind_broker *b, struct conn *c, bool notify)
+{
+	if (!c->spent && c->witness >= 0 && sb_witness_state(c->witness, c->maps) == 0) {
+		pr_debug("broker: pid %d replaced the address space it said HELLO with (exec): "
+			 "its connection is spent", (int)c->pid);
+		c->spent = true;
+	}
+	if (c->spent && c->bound && revoke_bond(b, c, SVMBIND_REVOKED_EXEC, notify))
+		conn_close(b, c, SVMBIND_REVOKED_EXEC, false);	/* cannot happen: the witness says gone */
+	return c->spent;
+}
+
+/* Before acting for a client: it lives, the address space that said HELLO
+ * lives, its credentials still pass (when asked and no event source tells
+ * us). Returns 0, or the code to answer with (the connection may be closed:
+ * check state). */
 static int conn_validate(struct svmbind_broker *b, struct conn *c)
 {
 	if (!peer_alive(c)) {
 		conn_close(b, c, SVMBIND_REVOKED_EXIT, true);
 		return -SVMBIND_BROKER_ERR_PEER_GONE;
 	}
-	if (c->bound && c->witness >= 0 && !svmbind__witness_alive(c->witness)) {
-		revoke_bond(b, c, SVMBIND_REVOKED_EXEC, true);
+	if (conn_spent(b, c, true))
 		return -SVMBIND_BROKER_ERR_REVOKED;
-	}
 	if ((b->flags & SVMBIND_BROKER_REVOKE_ON_CREDS) && b->pe_state != 1 && creds_recheck(b, c)) {
-		revoke_bond(b, c, SVMBIND_REVOKED_CREDS, true);
+		if (revoke_bond(b, c, SVMBIND_REVOKED_CREDS, true))
+			conn_close(b, c, SVMBIND_REVOKED_CREDS, false);
 		return -SVMBIND_BROKER_ERR_REVOKED;
 	}
 	return 0;
@@ -453,45 +567,17 @@ static void on_event(void *arg, enum sb_event ev, pid_t tgid)
 			conn_close(b, c, SVMBIND_REVOKED_EXIT, true);
 			continue;
 		}
-		if (ev == SB_EV_EXEC && c->bound &&
-		    (c->witness < 0 || !svmbind__witness_alive(c->witness))) {
-			pr_debug("broker: pid %d exec'd: revoking PASID %u", (int)c->pid, c->pasid);
-			revoke_bond(b, c, SVMBIND_REVOKED_EXEC, true);
+		if (ev == SB_EV_EXEC) {
+			conn_spent(b, c, true);
 		} else if (ev == SB_EV_CREDS && (b->flags & SVMBIND_BROKER_REVOKE_ON_CREDS) &&
 			   creds_recheck(b, c)) {
 			pr_info("broker: pid %d changed credentials and the policy refuses it now: "
 				"revoking%s", (int)c->pid, c->bound ? " its bond" : "");
-			revoke_bond(b, c, SVMBIND_REVOKED_CREDS, true);
+			if (revoke_bond(b, c, SVMBIND_REVOKED_CREDS, true))
+				pr_warn("broker: pid %d: its connection is closed; its bond stays listed "
+					"until revoked", (int)c->pid);
 			conn_close(b, c, SVMBIND_REVOKED_CREDS, false);
 		}
-	}
-}
-
-/*
- * The kernel handed out a PASID another connection still lists: that bond is
- * dead (its process exited or exec'd and the broker has not heard yet), or it
- * is the same address space bound twice (one process, two connections). A
- * dead one is forgotten without an unbind: unbinding it now would drop the new
- * bond, which has the same PASID.
- */
-static void forget_stale(struct svmbind_broker *b, struct conn *c)
-{
-	struct conn *o, *next;
-
-	for (o = b->pasids[c->pasid % PID_BUCKETS]; o; o = next) {
-		next = o->pnext;
-		if (o == c || o->pasid != c->pasid)
-			continue;
-		if (o->pid == c->pid && peer_alive(o) && (o->witness < 0 || svmbind__witness_alive(o->witness)))
-			continue;	/* the same address space: the kernel counts both */
-		pr_debug("broker: PASID %u of pid %d was handed out again: that bond had ended",
-			 o->pasid, (int)o->pid);
-		struct sbw_msg m = { .type = SBW_REVOKED };
-
-		m.u.revoked.pasid = o->pasid;
-		m.u.revoked.reason = peer_alive(o) ? SVMBIND_REVOKED_EXEC : SVMBIND_REVOKED_EXIT;
-		bond_del(b, o);
-		conn_send(b, o, &m);
 	}
 }
 
@@ -521,18 +607,12 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 			"a socket handed on after connect; refused", (int)pc.pid, (int)c->cred_pid);
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
 	}
-	if (b->peerpidfd) {
-		int fd = sb_peer_pidfd(c->fd);
-
-		if (fd >= 0) {
-			if (c->pending_fd >= 0)
-				close(c->pending_fd);
-			c->pending_fd = fd;
-		}
-	}
+	/* The client's own pidfd, always: a client that sends none, or an fd that
+	 * is not a pidfd, or another process's, is lying, whatever the kernel
+	 * could tell us without it. */
 	if (c->pending_fd < 0) {
-		pr_info("broker: pid %d sent no pidfd, and this kernel has no SO_PEERPIDFD: refused "
-			"(clients must pass pidfd_open(getpid()) with HELLO)", (int)c->cred_pid);
+		pr_info("broker: pid %d sent no pidfd with HELLO: refused (clients pass "
+			"pidfd_open(getpid()))", (int)c->cred_pid);
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
 	}
 	c->pidfd = c->pending_fd;
@@ -540,10 +620,29 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	pid = svmbind__pidfd_pid(c->pidfd);
 	if (pid == -ESRCH)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
+	if (pid < 0) {
+		pr_info("broker: pid %d passed an fd with HELLO that is not a pidfd: refused",
+			(int)c->cred_pid);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
+	}
 	if (pid != c->cred_pid) {
 		pr_info("broker: pid %d passed a pidfd that names %d: refused", (int)c->cred_pid, pid);
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
 	}
+	/* The connector as a process, not a number: a process that holds the socket
+	 * of a connector that died, and was given its pid, is not the connector. */
+	if (c->connector < 0) {
+		pr_info("broker: the process that connected as pid %d had exited before it was "
+			"accepted: refused", (int)c->cred_pid);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
+	}
+	if (!sb_same_process(c->connector, c->pidfd)) {
+		pr_info("broker: the process that connected as pid %d is gone; the pid now names "
+			"another process, which holds its socket: refused", (int)c->cred_pid);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
+	}
+	close(c->connector);
+	c->connector = -1;
 	if (sb_proc_status(pid, &st) || svmbind__pidfd_pid(c->pidfd) != pid)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
 	peer.pid = pid;
@@ -568,6 +667,18 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 		uid_put(b, ur);
 		return refuse(b, c, m->seq, -errno);
 	}
+	/* The witness of the address space that says HELLO: it, and only it, is
+	 * what this connection may have bound and served. Opened while the pidfd
+	 * names the pid, so it is this process's, not a namesake's. */
+	c->witness = sb_witness_open(pid, &c->maps);
+	if (c->witness >= 0 && !peer_alive(c)) {
+		uid_put(b, ur);
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
+	}
+	if (c->witness < 0)
+		pr_info("broker: pid %d: cannot watch its address space (/proc/%d/mem and maps: %s): "
+			"it will not be bound", pid, pid, strerror(-c->witness));
 	ur->clients++;
 	c->counted = true;
 	c->pid = pid;
@@ -585,47 +696,107 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	conn_send(b, c, &r);
 }
 
+/* Does the library count references on @pasid (it watches its address space)? */
+static bool lib_counts_refs(struct svmbind_broker *b, uint32_t pasid)
+{
+	struct svmbind_bond lb = { .sz = sizeof(lb) };
+
+	for (size_t i = 0; !svmbind_device_bond(b->dev, i, &lb); i++)
+		if (lb.pasid == pasid)
+			return lb.alive != -1;
+	return false;
+}
+
+/*
+ * Take back the reference a bind just took on @pasid. Where the address space
+ * was bound already (@shared) and the library cannot watch it, the library's
+ * book holds one entry of one reference (lib/svm.c, record_bond()) while the
+ * kernel counts two: drop the kernel's second one directly, so the book and
+ * the kernel agree; else through the library.
+ */
+static void undo_bind(struct svmbind_broker *b, uint32_t pasid, bool shared)
+{
+	struct vfio_device_svm s = { .argsz = sizeof(s), .pasid = pasid };
+	int ret;
+
+	if (shared && !lib_counts_refs(b, pasid)) {
+		ret = ioctl(svmbind_device_fd(b->dev), VFIO_DEVICE_UNBIND_TASK, &s);
+		if (ret && errno == EINVAL) {
+			s.flags = VFIO_SVM_PASID_RELEASE_FLUSHED;
+			ret = ioctl(svmbind_device_fd(b->dev), VFIO_DEVICE_UNBIND_TASK, &s);
+		}
+		ret = ret ? -errno : 0;
+	} else {
+		ret = unbind_pasid(b, pasid);
+	}
+	if (ret)
+		pr_warn("broker: undoing a bind of PASID %u: %s (closing the device releases it)",
+			pasid, svmbind_strerror(ret));
+}
+
+/* The listed bond that shares @pasid with @c's new one: its address space lives
+ * (so it is @c's: the kernel hands a live address space's PASID to it alone),
+ * or it has ended and the kernel handed its PASID out anew (then it is
+ * forgotten, its client told). NULL when none is left. */
+static struct conn *pasid_holder(struct svmbind_broker *b, struct conn *c, uint32_t pasid)
+{
+	struct conn *o, *next;
+
+	for (o = b->pasids[pasid % PID_BUCKETS]; o; o = next) {
+		next = o->pnext;
+		if (o == c || o->pasid != pasid)
+			continue;
+		if (sb_witness_state(o->witness, o->maps) == 1 || (o->orphan && bond_is_ours(b, o)))
+			return o;
+		pr_debug("broker: PASID %u of pid %d was handed out again: that bond had ended",
+			 o->pasid, (int)o->pid);
+		/* Not revoke_bond(): the library's entry for the PASID is the new bond's now. */
+		struct sbw_msg n = { .type = SBW_REVOKED };
+
+		n.u.revoked.pasid = pasid;
+		n.u.revoked.reason = peer_alive(o) ? SVMBIND_REVOKED_EXEC : SVMBIND_REVOKED_EXIT;
+		if (o->state == C_READY && peer_alive(o))
+			o->spent = true;
+		bond_del(b, o);
+		if (o->orphan)
+			orphan_done(b, o);
+		else if (o->fd >= 0)
+			conn_send(b, o, &n);
+	}
+	return NULL;
+}
+
 static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
 {
 	struct sbw_msg r = { .type = SBW_BIND_OK, .seq = m->seq };
 	struct uidrec *ur;
+	struct conn *o;
 	uint32_t pasid;
-	int ret, w;
+	int ret;
 
 	if (c->state != C_READY)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
 	ret = conn_validate(b, c);
 	if (c->state == C_DEAD)
 		return;
-	if (ret && ret != -SVMBIND_BROKER_ERR_REVOKED)
+	if (ret)
 		return send_error(b, c, m->seq, ret, false);
 	if (m->u.bind.pid && m->u.bind.pid != (uint32_t)c->pid)
 		pr_warn("broker: pid %d says it is pid %u in its BIND: ignored (identity comes from the kernel)",
 			(int)c->pid, m->u.bind.pid);
 	if (c->bound)
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_ALREADY_BOUND, false);
+	if (c->witness < 0)	/* bound, it could not be told from its successor: never guess */
+		return send_error(b, c, m->seq, c->witness == -EACCES || c->witness == -EPERM ?
+				  -SVMBIND_ERR_PTRACE_DENIED : -SVMBIND_BROKER_ERR_IDENTITY, false);
 	if (b->nr_bonds >= b->max_bonds)
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS, false);
 	ur = uid_get(b, c->uid, false);
 	if (ur && ur->bonds >= b->max_bonds_uid)
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS_UID, false);
 
-	/* The witness holds the address space the process has now; taken
-	 * before the bind, so an exec in between shows as a dead witness. */
-	w = svmbind__witness_open(c->pid);
-	if (w < 0)
-		pr_debug("broker: no /proc/%d/mem witness (%s): exec seen through events only",
-			 (int)c->pid, strerror(-w));
-	if (!peer_alive(c)) {
-		if (w >= 0)
-			close(w);
-		conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
-		return;
-	}
 	ret = svmbind_bind_pidfd(b->dev, c->pidfd, &pasid);
 	if (ret) {
-		if (w >= 0)
-			close(w);
 		if (ret == -SVMBIND_ERR_NO_PROCESS && !peer_alive(c)) {
 			conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
 			return;
@@ -633,19 +804,31 @@ static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_m
 		pr_info("broker: binding pid %d: %s", (int)c->pid, svmbind_strerror(ret));
 		return send_error(b, c, m->seq, ret, false);
 	}
-	c->witness = w;
+	/* Whose address space did the kernel bind? The pid's current one: it must
+	 * be the one that said HELLO, checked after the bind (an exec before it,
+	 * even before this BIND was read, shows as a dead witness). */
+	o = pasid_holder(b, c, pasid);
+	if (!peer_alive(c) || sb_witness_state(c->witness, c->maps) != 1) {
+		undo_bind(b, pasid, o != NULL);
+		if (!peer_alive(c)) {
+			conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
+			return;
+		}
+		pr_info("broker: pid %d replaced its address space (exec) after its HELLO: the new "
+			"program is not bound", (int)c->pid);
+		c->spent = true;
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_REVOKED, false);
+	}
+	if (o) {	/* one address space, two connections (CLONE_VM, threads, or twice) */
+		undo_bind(b, pasid, true);
+		pr_info("broker: pid %d's address space is bound already, as PASID %u through pid "
+			"%d's connection: one bond per address space", (int)c->pid, pasid, (int)o->pid);
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_ALREADY_BOUND, false);
+	}
 	ret = bond_add(b, c, pasid);
 	if (ret) {
-		svm_unbind(b->dev, pasid, 0);
-		if (w >= 0)
-			close(w);
-		c->witness = -1;
+		undo_bind(b, pasid, false);
 		return send_error(b, c, m->seq, ret, false);
-	}
-	forget_stale(b, c);
-	if (w >= 0 && !svmbind__witness_alive(w)) {	/* exec'd during the bind */
-		revoke_bond(b, c, SVMBIND_REVOKED_EXEC, false);
-		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_REVOKED, false);
 	}
 	r.u.bind_ok.pasid = pasid;
 	r.u.bind_ok.pid = (uint32_t)c->pid;
@@ -660,10 +843,15 @@ static void on_unbind(struct svmbind_broker *b, struct conn *c, const struct sbw
 
 	if (c->state != C_READY)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	ret = conn_validate(b, c);	/* an ended address space is forgotten, never unbound */
+	if (c->state == C_DEAD)
+		return;
+	if (ret)
+		return send_error(b, c, m->seq, ret, false);
 	if (!c->bound || c->pasid != m->u.unbind.pasid)
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NOT_BOUND, false);
-	ret = svm_unbind(b->dev, c->pasid, 0);
-	if (ret && ret != -SVMBIND_ERR_BOND_GONE)
+	ret = unbind_pasid(b, c->pasid);
+	if (ret)
 		return send_error(b, c, m->seq, ret, false);
 	r.u.unbind_ok.pasid = c->pasid;
 	bond_del(b, c);
@@ -940,6 +1128,7 @@ static void on_accept(struct svmbind_broker *b)
 		}
 		c->fd = fd;
 		c->pidfd = c->witness = c->pending_fd = -1;
+		c->connector = sb_connector_pidfd(fd, b->peerpidfd);	/* who connected, as a process */
 		c->state = C_NEW;
 		c->in = c->in_small;
 		c->in_need = IN_SMALL;
@@ -1022,7 +1211,9 @@ int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
 			break;
 		}
 	}
-	bury(b);
+	if (b->nr_orphans)
+		reap_orphans(b);
+	bury(b);	/* the only place connections are freed while the broker serves */
 	pthread_mutex_unlock(&b->lock);
 	if (atomic_exchange(&b->stop, false)) {
 		uint64_t v;
@@ -1117,21 +1308,13 @@ int svmbind_broker_revoke(struct svmbind_broker *b, uint32_t pasid)
 		struct conn *c = b->bonds[i];
 
 		if (c->pasid == pasid) {
-			ret = svm_unbind(b->dev, pasid, 0);
-			if (ret == -SVMBIND_ERR_BOND_GONE || ret == -SVMBIND_ERR_UNKNOWN_PASID)
-				ret = 0;
-			if (!ret) {
-				struct sbw_msg m = { .type = SBW_REVOKED };
-
-				bond_del(b, c);
-				m.u.revoked.pasid = pasid;
-				m.u.revoked.reason = SVMBIND_REVOKED_OWNER;
-				conn_send(b, c, &m);
-			}
+			ret = revoke_bond(b, c, SVMBIND_REVOKED_OWNER, true);
+			if (!ret && c->orphan)
+				orphan_done(b, c);
 			break;
 		}
 	}
-	bury(b);
+	/* Nothing is freed here: the dispatcher may hold events that point at it. */
 	pthread_mutex_unlock(&b->lock);
 	return ret ? FAIL(-ret) : svmbind__ok(0);
 }
@@ -1164,12 +1347,26 @@ void svmbind_broker_free(struct svmbind_broker *b)
 				close(c->witness);
 			if (c->pending_fd >= 0)
 				close(c->pending_fd);
+			if (c->connector >= 0)
+				close(c->connector);
 		}
 		while (b->conns) {
 			struct conn *c = b->conns;
 
 			b->conns = c->next;
 			conn_free(c);
+		}
+	}
+	while (b->nr_orphans) {	/* a last try; closing the device releases the rest */
+		for (size_t i = 0; i < b->nr_bonds; i++) {
+			struct conn *c = b->bonds[i];
+
+			if (!c->orphan)
+				continue;
+			if (getpid() == b->owner)
+				(void)revoke_bond(b, c, SVMBIND_REVOKED_SHUTDOWN, false);
+			orphan_done(b, c);
+			break;
 		}
 	}
 	bury(b);

@@ -16,6 +16,16 @@
 HIDDEN int sb_pidfd_open(pid_t pid);			/* fd or -errno */
 HIDDEN int sb_peer_pidfd(int sock);			/* SO_PEERPIDFD: fd or -errno */
 HIDDEN bool sb_have_peer_pidfd(void);			/* probed once */
+/* The process that connected (SO_PEERPIDFD, else a pidfd of SO_PEERCRED's pid
+ * taken at accept): fd or -errno. */
+HIDDEN int sb_connector_pidfd(int sock, bool peerpidfd);
+/* Do two pidfds name one process? (pidfs inodes, else live pid numbers) */
+HIDDEN bool sb_same_process(int conn, int hello);
+/* The address-space witness: /proc/PID/mem, else /proc/PID/maps (*maps set):
+ * fd or -errno. Its state: 1 that address space lives, 0 it is torn down,
+ * -1 unknown (no witness, or a maps witness of a reaped process). */
+HIDDEN int sb_witness_open(pid_t pid, bool *maps);
+HIDDEN int sb_witness_state(int fd, bool maps);
 
 enum { SB_MAX_GROUPS = 64 };
 struct sb_status {

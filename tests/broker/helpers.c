@@ -131,8 +131,68 @@ void fx_start(struct fx *f, struct svmbind_broker_opts *o)
 	fx_resume(f);
 }
 
+const char *bt_books_disagree(struct fx *f)
+{
+	static char why[256];
+	size_t nb = svmbind_broker_nr_bonds(f->b), nl = svmbind_device_nr_bonds(f->dev), distinct = 0;
+	long nk = bt_provider_bonds();
+
+	for (size_t i = 0; i < nb; i++) {
+		struct svmbind_broker_bond bb = { .sz = sizeof(bb) };
+		struct svmbind_bond lb = { .sz = sizeof(lb) };
+		uint32_t same = 0;
+		bool first = true, found = false;
+
+		if (svmbind_broker_bond(f->b, i, &bb))
+			return "the broker's list changed while read";
+		for (size_t j = 0; j < nb; j++) {
+			struct svmbind_broker_bond o = { .sz = sizeof(o) };
+
+			if (!svmbind_broker_bond(f->b, j, &o) && o.pasid == bb.pasid) {
+				same++;
+				if (j < i)
+					first = false;
+			}
+		}
+		distinct += first;
+		for (size_t j = 0; j < nl && !found; j++)
+			if (!svmbind_device_bond(f->dev, j, &lb) && lb.pasid == bb.pasid)
+				found = true;
+		if (!found) {
+			snprintf(why, sizeof(why), "the broker lists PASID %u (pid %d), the library's book "
+				 "does not", bb.pasid, (int)bb.pid);
+			return why;
+		}
+		if (lb.refs != same) {
+			snprintf(why, sizeof(why), "PASID %u: the broker lists it %u times, the library "
+				 "counts %u references", bb.pasid, same, lb.refs);
+			return why;
+		}
+	}
+	if (distinct != nl || (long)nl != nk) {
+		snprintf(why, sizeof(why), "the broker lists %zu bonds (%zu PASIDs), the library's book "
+			 "%zu, the kernel %ld", nb, distinct, nl, nk);
+		return why;
+	}
+	return NULL;
+}
+
+static bool books_agree(void *arg) { return !bt_books_disagree(arg); }
+
+void bt_assert_books(struct fx *f, int ms)
+{
+	const char *why;
+
+	bt_wait(books_agree, f, ms);
+	why = bt_books_disagree(f);
+	ck_assert_msg(!why, "books disagree: %s", why);
+}
+
 void fx_stop(struct fx *f)
 {
+	/* After every test: at a quiet point, the three books agree. */
+	if (f->b)
+		bt_assert_books(f, 20000);
 	fx_pause(f);
 	svmbind_broker_free(f->b);
 	f->b = NULL;

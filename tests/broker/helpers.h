@@ -42,6 +42,14 @@ bool bt_wait_provider_bonds(long want, int ms);
 bool bt_wait_broker_bonds(struct fx *f, size_t want, int ms);
 bool bt_wait_clients(struct fx *f, size_t want, int ms);
 
+/* The broker's list, the library's book and the kernel agree: each PASID the
+ * broker lists is in the library's book with one reference per broker entry,
+ * the book holds nothing else, and the provider counts as many bonds. NULL, or
+ * what disagrees (a static string). */
+const char *bt_books_disagree(struct fx *f);
+/* Wait up to ms for agreement (a quiet point); fail the test with the reason if none. */
+void bt_assert_books(struct fx *f, int ms);
+
 /* Open the device, create a broker at a fresh path with @o (NULL: defaults;
  * path filled in), run it in a thread. */
 void fx_start(struct fx *f, struct svmbind_broker_opts *o);

@@ -20,6 +20,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--successor"))
 		return successor_main(argc, argv);
+	if (argc > 1 && !strncmp(argv[1], "--truth-", 8))
+		return truth_successor_main(argc, argv);
 	bt_require_provider();
 	s = suite_create("broker");
 	add_identity_tests(s);
@@ -27,6 +29,7 @@ int main(int argc, char **argv)
 	add_policy_tests(s);
 	add_protocol_tests(s);
 	add_stress_tests(s);
+	add_truth_tests(s);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

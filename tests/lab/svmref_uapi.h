@@ -12,6 +12,9 @@
  *   pasid_min  rw  first PASID handed out (default 1)
  *   pasid_max  rw  last PASID handed out (default 1023); a full range is -ENOSPC
  *   bonds      ro  bonds alive now, across all devices
+ *   unbind_refuse rw  0 = UNBIND as usual; 1 = UNBIND with flags 0 is -EINVAL
+ *                  (an IOMMU that insists on a release flag); 2 = every UNBIND
+ *                  is -EBUSY (the bond stays)
  *
  * Bond rules: a bond holds the target's mm. Binding an
  * mm that is already bound on the same device returns the same PASID and

@@ -107,6 +107,12 @@ MODULE_PARM_DESC(pasid_min, "First PASID handed out on each device [1]");
 module_param(pasid_max, uint, 0644);
 MODULE_PARM_DESC(pasid_max, "Last PASID handed out on each device; a full range is -ENOSPC [1023]");
 
+/* Test-only: UNBIND refusals a real IOMMU or device may answer. */
+static unsigned int unbind_refuse;
+module_param(unbind_refuse, uint, 0644);
+MODULE_PARM_DESC(unbind_refuse,
+		 "0: UNBIND as usual; 1: UNBIND without a release flag is -EINVAL (an IOMMU that insists on one); 2: every UNBIND is -EBUSY [0]");
+
 static int bonds_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%d\n", atomic_read(&svmref_live_bonds));
@@ -577,6 +583,10 @@ static long svmref_ioctl_unbind(struct svmref_device *sdev,
 	if (svm.flags & ~(VFIO_SVM_PASID_RELEASE_FLUSHED |
 			  VFIO_SVM_PASID_RELEASE_CLEAN))
 		return -EINVAL;
+	if (READ_ONCE(unbind_refuse) == 1 && !svm.flags)
+		return -EINVAL;
+	if (READ_ONCE(unbind_refuse) >= 2)
+		return -EBUSY;
 	return svmref_bond_put(sdev, svm.pasid, NULL);
 }
 
