@@ -7,6 +7,7 @@ void add_revoke_tests(Suite *s);
 void add_policy_tests(Suite *s);
 void add_protocol_tests(Suite *s);
 void add_stress_tests(Suite *s);
+void add_hardening_tests(Suite *s);
 /* the exec successor: main() runs it when argv[1] is "--successor" */
 int successor_main(int argc, char **argv);
 #endif
