@@ -185,11 +185,14 @@ struct svmbind_broker_opts {
 					     (the broker takes it), or #SVMBIND_BROKER_LISTEN_SYSTEMD */
 	uint32_t mode;			/**< permissions of the socket file; 0: 0660 */
 	uint32_t flags;			/**< enum svmbind_broker_flags */
-	uint32_t max_clients;		/**< connections at once; 0: 1024 */
-	uint32_t max_clients_per_uid;	/**< connections of one uid; 0: max_clients */
+	uint32_t max_clients;		/**< connections at once; 0: 1024, or fewer where
+					     RLIMIT_NOFILE leaves room for fewer (3 fds a client) */
+	uint32_t max_clients_per_uid;	/**< connections of one uid, counted from accept (the
+					     connector's uid) before the client says anything; 0: max_clients */
 	uint32_t max_bonds;		/**< bonds at once; 0: max_clients */
 	uint32_t max_bonds_per_uid;	/**< bonds of one uid; 0: max_bonds */
-	uint32_t hello_timeout_ms;	/**< a connection must say HELLO within this; 0: 5000 */
+	uint32_t hello_timeout_ms;	/**< a connection must say HELLO within this, and finish
+					     each message it begins within this; 0: 5000 */
 	const uid_t *allow_uids;	/**< uids allowed besides the broker's own (see flags) */
 	const gid_t *allow_gids;	/**< if non-empty: a client must be in one of these groups */
 	uint32_t nr_allow_uids;		/**< entries in @ref allow_uids */
@@ -205,7 +208,10 @@ struct svmbind_broker_opts {
  *
  * With `path`, a stale socket file (nobody listening) is replaced, and the
  * file gets `mode` before the socket listens, so no connection is accepted
- * with looser permissions. With #SVMBIND_BROKER_LISTEN_SYSTEMD the first fd of
+ * with looser permissions; the mode is set on the socket before bind(2) and
+ * through an `O_PATH` fd of the file it made, never by name, so nothing but
+ * that socket ever gets it. An inherited listening socket belongs to the
+ * broker once given: a failed start closes it. With #SVMBIND_BROKER_LISTEN_SYSTEMD the first fd of
  * systemd's socket activation is used (sd_listen_fds() when libsystemd was
  * found at build time, else the same LISTEN_PID/LISTEN_FDS protocol read
  * directly). The process-events connector is opened unless
@@ -218,6 +224,10 @@ struct svmbind_broker_opts {
  * @return 0, or
  *   - -EINVAL: NULL @p dev or @p broker or @p opts; bad `sz` or unknown
  *     non-zero bytes; unknown flags; both or neither of `path` and `listen_fd`;
+ *     `allow_uids` or `allow_gids` NULL with a count;
+ *   - -EOVERFLOW: `nr_allow_uids` or `nr_allow_gids` too large for this machine's address space;
+ *   - -EEXIST: the file at `path` was replaced by another (a link, another
+ *     user's file) right after bind(2): its directory is writable by others;
  *   - -ENAMETOOLONG: `path` does not fit a sockaddr_un;
  *   - -EADDRINUSE: a broker already listens on `path`;
  *   - -SVMBIND_BROKER_ERR_NO_LISTEN_FD: the inherited fd is not a listening
@@ -274,11 +284,13 @@ SVMBIND_API void svmbind_broker_stop(struct svmbind_broker *broker);
 /**
  * @brief Whether exec and credential changes are revoked as they happen.
  * @param broker  the broker.
- * @return 1 when the process-events connector is open; else the reason it is
- *   not, negated: -EPERM (no CAP_NET_ADMIN), -EOPNOTSUPP (built without
- *   libnl-3), -ECANCELED (#SVMBIND_BROKER_NO_PROCEVENTS), -EPROTONOSUPPORT
- *   (kernel without CONFIG_PROC_EVENTS), or another errno of the netlink
- *   socket. Cannot fail.
+ * @return 1 when the process-events connector is open and the kernel
+ *   acknowledged the subscription; else the reason it is not, negated: -EPERM
+ *   (no CAP_NET_ADMIN), -EOPNOTSUPP (built without libnl-3), -ECANCELED
+ *   (#SVMBIND_BROKER_NO_PROCEVENTS), -EPROTONOSUPPORT (kernel without
+ *   CONFIG_PROC_EVENTS), -ENOTCONN (no acknowledgment: the kernel ignores
+ *   subscriptions from outside the initial pid and user namespaces), or
+ *   another errno of the netlink socket. Cannot fail.
  */
 SVMBIND_API int svmbind_broker_procevents(const struct svmbind_broker *broker);
 
@@ -290,7 +302,8 @@ SVMBIND_API size_t svmbind_broker_nr_bonds(struct svmbind_broker *broker);
 
 /** @brief One bond the broker holds, with its owner. */
 struct svmbind_broker_bond {
-	size_t sz;		/**< in: sizeof(struct svmbind_broker_bond) */
+	size_t sz;		/**< in: sizeof(struct svmbind_broker_bond) as the caller knows it;
+				     out: the bytes filled, never more than it was */
 	uint32_t pasid;		/**< out: the PASID */
 	pid_t pid;		/**< out: the bound process (kernel-verified) */
 	uid_t uid;		/**< out: its uid at connection */
@@ -301,7 +314,8 @@ struct svmbind_broker_bond {
  * @brief The @p i-th bond (order changes as bonds come and go).
  * @param broker  the broker.
  * @param i  index from 0.
- * @param[in,out] bond  `sz` set by the caller.
+ * @param[in,out] bond  `sz` set by the caller; at most that many bytes are
+ *        written, and `sz` then says how many were (min(caller's, library's)).
  * @return 0, or -ENOENT past the last bond, -EINVAL for NULL or a bad `sz`.
  */
 SVMBIND_API int svmbind_broker_bond(struct svmbind_broker *broker, size_t i,
@@ -335,7 +349,8 @@ enum svmbind_client_flags {
 struct svmbind_client_opts {
 	size_t sz;		/**< sizeof(struct svmbind_client_opts) */
 	uint32_t flags;		/**< enum svmbind_client_flags */
-	int32_t timeout_ms;	/**< per call; 0: 30000; -1: none */
+	int32_t timeout_ms;	/**< per call; 0: 30000; -1: none. A call that times out closes
+				     the connection (a late answer is never taken for the next one) */
 };
 
 /**
@@ -396,13 +411,18 @@ SVMBIND_API pid_t svmbind_client_broker_pid(const struct svmbind_client *client)
  *   - -EINVAL: NULL argument;
  *   - -SVMBIND_ERR_FORKED: the connection was made by our parent;
  *   - -SVMBIND_BROKER_ERR_YAMA: Yama forbids it (the log says which scope and the remedy);
+ *   - -SVMBIND_BROKER_ERR_IDENTITY: Yama asks that the broker be named our tracer, and the
+ *     process that answered is not to be trusted with it (it exited, changed user, does not
+ *     own the socket file, or is pid 1): nothing was asked;
  *   - -SVMBIND_BROKER_ERR_ALREADY_BOUND, _TOO_MANY_BONDS, _TOO_MANY_BONDS_UID,
  *     _IDENTITY, _PEER_GONE, _REVOKED (revoked during the bind);
  *   - the broker's bind error: -SVMBIND_ERR_NO_SVM_BIND, -SVMBIND_ERR_NO_PID_BIND,
  *     -SVMBIND_ERR_PTRACE_DENIED, -SVMBIND_ERR_NO_PROCESS,
  *     -SVMBIND_ERR_PASID_EXHAUSTED, -ENODEV, -EINVAL, -ENOMEM...;
  *   - -SVMBIND_BROKER_ERR_DISCONNECTED, -SVMBIND_BROKER_ERR_TIMEOUT, -SVMBIND_BROKER_ERR_PROTOCOL
- *     (the broker's answer did not parse);
+ *     (the broker's answer did not parse, or its code is no error code); after _TIMEOUT
+ *     or _PROTOCOL the connection is shut down (the broker revokes a bond it made) and
+ *     every later call answers -SVMBIND_BROKER_ERR_DISCONNECTED;
  *   - any errno of sendmsg(2), recvmsg(2), poll(2), prctl(2).
  */
 SVMBIND_API int svmbind_client_bind(struct svmbind_client *client, uint32_t *pasid);

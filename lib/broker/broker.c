@@ -11,10 +11,12 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -27,6 +29,9 @@
 #define IN_SMALL	128u		/* control messages fit inline; a long REQUEST grows it */
 #define PID_BUCKETS	1024u
 #define EVENTS		64
+#define FDS_PER_CLIENT	3u		/* socket, pidfd, witness */
+#define FDS_BROKER	8u		/* epoll, timer, eventfd, netlink, reserve, and slack */
+#define LISTEN_RETRY_MS	100u		/* accept failed for want of memory: try again then */
 
 enum watch_kind { W_LISTEN = 1, W_STOP, W_TIMER, W_PROCEV, W_SOCK, W_PIDFD };
 enum conn_state { C_NEW = 1, C_READY, C_DEAD };
@@ -59,6 +64,7 @@ struct conn {
 	uint32_t pasid;
 	size_t bond_idx;
 	uint64_t deadline;		/* HELLO deadline, ms (C_NEW) */
+	uint64_t frame_deadline;	/* a message begun must be whole by then, ms (C_READY); 0: none */
 	struct conn *prev, *next;	/* all connections */
 	struct conn *hnext;		/* pid hash (C_READY) */
 	struct conn *pnext;		/* PASID hash (bound) */
@@ -75,6 +81,9 @@ struct svmbind_broker {
 	struct svmbind_device *dev;
 	pid_t owner;
 	int epfd, lfd, stopfd, timerfd;
+	int reserve;			/* an fd kept to accept-and-refuse when out of fds */
+	bool listen_paused, fd_starved;	/* listener out of epoll; the out-of-fds warning given */
+	uint64_t listen_retry;		/* when a paused listener is tried again, ms */
 	struct watch wlisten, wstop, wtimer, wprocev;
 	char *path;			/* created by us; removed at free */
 	dev_t path_dev;
@@ -405,6 +414,55 @@ static void reap_orphans(struct svmbind_broker *b)
 	}
 }
 
+static void listen_resume(struct svmbind_broker *b);
+static void frame_deadline(struct svmbind_broker *b, struct conn *c);
+
+/* A connection's slot in its uid's count: taken at accept (SO_PEERCRED's uid). */
+static void slot_put(struct svmbind_broker *b, struct conn *c)
+{
+	struct uidrec *r;
+
+	if (!c->counted)
+		return;
+	c->counted = false;
+	r = uid_get(b, c->uid, false);
+	if (r) {
+		r->clients--;
+		uid_put(b, r);
+	}
+}
+
+static int slot_take(struct svmbind_broker *b, struct conn *c, uid_t uid)
+{
+	struct uidrec *r = uid_get(b, uid, true);
+
+	if (!r)
+		return -ENOMEM;
+	if (r->clients >= b->max_clients_uid) {
+		uid_put(b, r);
+		return -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS_UID;
+	}
+	r->clients++;
+	c->uid = uid;
+	c->counted = true;
+	return 0;
+}
+
+/* At HELLO: the slot moves to the verified uid (the same, but for a setuid connector). */
+static int slot_move(struct svmbind_broker *b, struct conn *c, uid_t uid)
+{
+	uid_t old = c->uid;
+	int ret;
+
+	if (c->counted && old == uid)
+		return 0;
+	slot_put(b, c);
+	ret = slot_take(b, c, uid);
+	if (ret)
+		c->uid = old;
+	return ret;
+}
+
 /* Close a connection. Its memory is freed only at the end of a dispatch round
  * (bury()), so events already returned by epoll_wait() never point at freed
  * memory, whichever thread closed it. */
@@ -433,17 +491,9 @@ static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason
 		close(c->witness);
 		c->witness = -1;
 	}
-	if (c->state == C_READY) {
+	if (c->state == C_READY)
 		hash_del(b, c);
-		if (c->counted) {
-			struct uidrec *r = uid_get(b, c->uid, false);
-
-			if (r) {
-				r->clients--;
-				uid_put(b, r);
-			}
-		}
-	}
+	slot_put(b, c);
 	c->fd = c->pidfd = c->pending_fd = c->connector = -1;
 	c->state = C_DEAD;
 	if (c->prev)
@@ -460,6 +510,8 @@ static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason
 	}
 	c->dnext = b->graveyard;
 	b->graveyard = c;
+	if (b->listen_paused)
+		listen_resume(b);	/* a slot and its fds are free */
 }
 
 static void conn_free(struct conn *c)
@@ -592,7 +644,6 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	socklen_t len = sizeof(pc);
 	unsigned int v = m->u.hello.max_version < SBW_VERSION_MAX ? m->u.hello.max_version : SBW_VERSION_MAX;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->wpid };
-	struct uidrec *ur;
 	int pid, ret;
 
 	if (c->state != C_NEW)
@@ -626,7 +677,16 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
 	}
 	if (pid != c->cred_pid) {
-		pr_info("broker: pid %d passed a pidfd that names %d: refused", (int)c->cred_pid, pid);
+		char what[128];
+
+		if (pid > 0)
+			pr_info("broker: pid %d passed a pidfd that names pid %d: refused", (int)c->cred_pid, pid);
+		else if (pid == -EBADF)
+			pr_info("broker: pid %d passed an fd that is not a pidfd (%s): refused", (int)c->cred_pid,
+				svmbind__fd_path(c->pidfd, what, sizeof(what)) > 0 ? what : "unknown kind");
+		else
+			pr_info("broker: pid %d passed a pidfd that names no process of this pid namespace "
+				"(%s): refused", (int)c->cred_pid, strerror(-pid));
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
 	}
 	/* The connector as a process, not a number: a process that holds the socket
@@ -656,33 +716,23 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 			(unsigned int)peer.uid, (unsigned int)peer.gid, svmbind_strerror(ret));
 		return refuse(b, c, m->seq, ret);
 	}
-	ur = uid_get(b, peer.uid, true);
-	if (!ur)
-		return refuse(b, c, m->seq, -ENOMEM);
-	if (ur->clients >= b->max_clients_uid) {
-		uid_put(b, ur);
-		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS_UID);
-	}
-	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->pidfd, &ev)) {
-		uid_put(b, ur);
+	ret = slot_move(b, c, peer.uid);
+	if (ret)
+		return refuse(b, c, m->seq, ret);
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->pidfd, &ev))
 		return refuse(b, c, m->seq, -errno);
-	}
 	/* The witness of the address space that says HELLO: it, and only it, is
 	 * what this connection may have bound and served. Opened while the pidfd
 	 * names the pid, so it is this process's, not a namesake's. */
 	c->witness = sb_witness_open(pid, &c->maps);
 	if (c->witness >= 0 && !peer_alive(c)) {
-		uid_put(b, ur);
 		epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
 	}
 	if (c->witness < 0)
 		pr_info("broker: pid %d: cannot watch its address space (/proc/%d/mem and maps: %s): "
 			"it will not be bound", pid, pid, strerror(-c->witness));
-	ur->clients++;
-	c->counted = true;
 	c->pid = pid;
-	c->uid = peer.uid;
 	c->gid = peer.gid;
 	c->state = C_READY;
 	hash_add(b, c);
@@ -983,6 +1033,7 @@ static void conn_consume(struct svmbind_broker *b, struct conn *c)
 	}
 	if (c->state == C_DEAD || !off)
 		return;
+	c->frame_deadline = 0;	/* a whole message came: the next one gets its own time */
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
 	if (c->in != c->in_small && c->in_len <= IN_SMALL) {
@@ -1049,12 +1100,23 @@ static void conn_read(struct svmbind_broker *b, struct conn *c)
 			return refuse(b, c, 0, ret);
 		c->in_len += (uint32_t)n;
 		conn_consume(b, c);
+		frame_deadline(b, c);
 		if ((size_t)n < iov.iov_len)
 			return;	/* drained for now: epoll says when there is more */
 	}
 }
 
 /* ---- accept, timer ---- */
+
+static bool timer_needed(struct svmbind_broker *b)
+{
+	if (b->listen_paused)
+		return true;
+	for (struct conn *c = b->conns; c; c = c->next)
+		if (c->state == C_NEW || c->frame_deadline)
+			return true;
+	return false;
+}
 
 static void arm_timer(struct svmbind_broker *b, bool on)
 {
@@ -1064,6 +1126,8 @@ static void arm_timer(struct svmbind_broker *b, bool on)
 	if (on == b->timer_armed)
 		return;
 	if (on) {
+		if (b->listen_paused && ms > LISTEN_RETRY_MS)
+			ms = LISTEN_RETRY_MS;
 		its.it_value.tv_sec = ms / 1000;
 		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
 		its.it_interval = its.it_value;
@@ -1072,55 +1136,145 @@ static void arm_timer(struct svmbind_broker *b, bool on)
 	b->timer_armed = on;
 }
 
+/* Once a READY client has sent part of a message, the rest must follow within
+ * hello_timeout_ms: half a frame never holds a slot forever. */
+static void frame_deadline(struct svmbind_broker *b, struct conn *c)
+{
+	if (c->state != C_READY)
+		return;
+	if (!c->in_len) {
+		c->frame_deadline = 0;
+	} else if (!c->frame_deadline) {
+		c->frame_deadline = now_ms() + b->hello_ms;
+		arm_timer(b, true);
+	}
+}
+
+static void listen_pause(struct svmbind_broker *b)
+{
+	if (b->listen_paused)
+		return;
+	epoll_ctl(b->epfd, EPOLL_CTL_DEL, b->lfd, NULL);
+	b->listen_paused = true;
+	b->listen_retry = now_ms() + LISTEN_RETRY_MS;
+	arm_timer(b, false);	/* re-armed at the retry period */
+	arm_timer(b, true);
+}
+
+static void listen_resume(struct svmbind_broker *b)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &b->wlisten };
+
+	if (!b->listen_paused || epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->lfd, &ev))
+		return;
+	b->listen_paused = false;
+	pr_debug("broker: accepting again");
+}
+
 static void on_timer(struct svmbind_broker *b)
 {
 	uint64_t t = now_ms(), ticks;
-	bool any = false;
 	struct conn *c, *next;
 
 	(void)!read(b->timerfd, &ticks, sizeof(ticks));
+	if (b->listen_paused && t >= b->listen_retry)
+		listen_resume(b);
 	for (c = b->conns; c; c = next) {
 		next = c->next;
-		if (c->state != C_NEW)
-			continue;
-		if (t >= c->deadline) {
+		if (c->state == C_NEW && t >= c->deadline) {
 			pr_debug("broker: a client said no HELLO within %u ms: dropped", b->hello_ms);
 			refuse(b, c, 0, -SVMBIND_BROKER_ERR_TIMEOUT);
-		} else {
-			any = true;
+		} else if (c->state == C_READY && c->frame_deadline && t >= c->frame_deadline) {
+			pr_info("broker: client pid %d sent part of a message and not the rest within %u ms: "
+				"dropping it", (int)c->pid, b->hello_ms);
+			refuse(b, c, 0, -SVMBIND_BROKER_ERR_TIMEOUT);
 		}
 	}
-	if (!any)
+	if (!timer_needed(b))
 		arm_timer(b, false);
+}
+
+/* A connection we will not serve: one ERROR, then closed. */
+static void refuse_fd(int fd, int code)
+{
+	struct sbw_msg m = { .type = SBW_ERROR };
+	unsigned char buf[64];
+	int len;
+
+	m.u.error.code = code;
+	m.u.error.fatal = 1;
+	len = sbw_encode(&m, buf, sizeof(buf));
+	if (len > 0)
+		(void)!send(fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+/*
+ * Out of fds: a queued connection would wake epoll again at once, forever.
+ * Give the reserve fd back to accept it, refuse it, take the reserve again.
+ * Without a reserve, stop listening until a connection closes (or a retry).
+ */
+static bool out_of_fds(struct svmbind_broker *b, int err)
+{
+	int fd;
+
+	if (!b->fd_starved)
+		pr_warn("broker: accept: %s: refusing new connections until some close (each client "
+			"takes up to %u fds: raise RLIMIT_NOFILE, or lower max_clients)", strerror(err),
+			FDS_PER_CLIENT);
+	b->fd_starved = true;
+	if (b->reserve < 0) {
+		listen_pause(b);
+		return false;
+	}
+	close(b->reserve);
+	b->reserve = -1;
+	fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse_fd(fd, -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS);
+	b->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || b->reserve < 0) {
+		listen_pause(b);
+		return false;
+	}
+	return true;
 }
 
 static void on_accept(struct svmbind_broker *b)
 {
 	for (int i = 0; i < EVENTS; i++) {
-		int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1, ret;
 		struct epoll_event ev;
+		struct ucred pc;
+		socklen_t len = sizeof(pc);
 		struct conn *c;
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				pr_warn("broker: accept: %s: raise RLIMIT_NOFILE (each client takes 2-3 fds)",
-					strerror(errno));
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				if (out_of_fds(b, errno))
+					continue;
+				return;
+			}
+			pr_warn("broker: accept: %s: trying again in %u ms", strerror(errno), LISTEN_RETRY_MS);
+			listen_pause(b);
 			return;
 		}
-		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+		b->fd_starved = false;
 		if (b->nr_conns >= b->max_clients) {
-			struct sbw_msg m = { .type = SBW_ERROR };
-			unsigned char buf[64];
-			int len;
-
-			m.u.error.code = -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS;
-			m.u.error.fatal = 1;
-			len = sbw_encode(&m, buf, sizeof(buf));
-			if (len > 0)
-				(void)!send(fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			refuse_fd(fd, -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS);
+			continue;
+		}
+		/* The connector's uid (SO_PEERCRED, fixed at connect) takes a slot of its
+		 * uid now: a uid cannot hold more than its share before saying anything. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &pc, &len)) {
 			close(fd);
 			continue;
 		}
+		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -1128,6 +1282,15 @@ static void on_accept(struct svmbind_broker *b)
 		}
 		c->fd = fd;
 		c->pidfd = c->witness = c->pending_fd = -1;
+		ret = slot_take(b, c, pc.uid);
+		if (ret) {
+			if (ret == -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS_UID)
+				pr_debug("broker: uid %u holds %u connections already: refused at accept",
+					 (unsigned int)pc.uid, b->max_clients_uid);
+			refuse_fd(fd, ret);
+			free(c);
+			continue;
+		}
 		c->connector = sb_connector_pidfd(fd, b->peerpidfd);	/* who connected, as a process */
 		c->state = C_NEW;
 		c->in = c->in_small;
@@ -1138,6 +1301,9 @@ static void on_accept(struct svmbind_broker *b)
 		ev.events = EPOLLIN;
 		ev.data.ptr = &c->wsock;
 		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			slot_put(b, c);
+			if (c->connector >= 0)
+				close(c->connector);
 			close(fd);
 			free(c);
 			return;
@@ -1151,6 +1317,44 @@ static void on_accept(struct svmbind_broker *b)
 	}
 }
 
+/*
+ * Each client takes up to FDS_PER_CLIENT fds. A max_clients left to its
+ * default fits what RLIMIT_NOFILE leaves; one that was asked for and does not
+ * fit is kept, with a warning (out of fds, connections are refused, never spun on).
+ */
+static uint32_t fit_fd_limit(uint32_t asked)
+{
+	struct rlimit rl;
+	uint64_t used = 0, room;
+	uint32_t want = asked ? asked : 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	for (int fd = 0; fd < 65536 && (rlim_t)fd < rl.rlim_cur; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			used++;
+		if (fd >= 4096)	/* enough to judge; the rest is counted as free */
+			break;
+	}
+	room = rl.rlim_cur > used + FDS_BROKER ? (rl.rlim_cur - used - FDS_BROKER) / FDS_PER_CLIENT : 0;
+	if (room >= want)
+		return want;
+	if (asked) {
+		pr_warn("broker: max_clients %u needs about %u fds, and RLIMIT_NOFILE (%llu, %llu in use) "
+			"leaves room for %llu clients: beyond that, connections are refused (raise the "
+			"limit, e.g. LimitNOFILE= in the unit)", asked, asked * FDS_PER_CLIENT,
+			(unsigned long long)rl.rlim_cur, (unsigned long long)used, (unsigned long long)room);
+		return asked;
+	}
+	if (!room)
+		room = 1;
+	pr_info("broker: RLIMIT_NOFILE %llu (%llu in use) leaves room for %llu clients of %u fds each: "
+		"max_clients is %llu (raise the limit, e.g. LimitNOFILE= in the unit, for more)",
+		(unsigned long long)rl.rlim_cur, (unsigned long long)used, (unsigned long long)room,
+		FDS_PER_CLIENT, (unsigned long long)room);
+	return (uint32_t)room;
+}
+
 /* ---- public ---- */
 
 int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
@@ -1159,7 +1363,7 @@ int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
 	int n, handled = 0;
 
 	if (!b)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	if (getpid() != b->owner)
 		return FAIL(SVMBIND_ERR_FORKED);
 	if (atomic_exchange(&b->stop, false)) {
@@ -1190,7 +1394,7 @@ int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
 				pr_warn("broker: the process-events connector failed: exec and credential "
 					"changes are now seen at each client's next request only");
 				epoll_ctl(b->epfd, EPOLL_CTL_DEL, sb_procevents_fd(b->pe), NULL);
-				sb_procevents_close(b->pe);
+				sb_procevents_close(b->pe, true);
 				b->pe = NULL;
 				b->pe_state = -EIO;
 			}
@@ -1280,7 +1484,9 @@ int svmbind_broker_bond(struct svmbind_broker *b, size_t i, struct svmbind_broke
 {
 	struct svmbind_broker_bond out = { .sz = sizeof(out) };
 
-	if (!b || !bond || !OPTS_VALID(bond, struct svmbind_broker_bond))
+	if (!b || !bond)
+		return NULL_ARG();
+	if (!OPTS_VALID(bond, struct svmbind_broker_bond))
 		return FAIL(EINVAL);
 	pthread_mutex_lock(&b->lock);
 	if (i >= b->nr_bonds) {
@@ -1292,31 +1498,34 @@ int svmbind_broker_bond(struct svmbind_broker *b, size_t i, struct svmbind_broke
 	out.uid = b->bonds[i]->uid;
 	out.gid = b->bonds[i]->gid;
 	pthread_mutex_unlock(&b->lock);
-	memcpy(bond, &out, bond->sz < sizeof(out) ? bond->sz : sizeof(out));
-	bond->sz = out.sz < bond->sz ? bond->sz : out.sz;
+	/* Never more than the caller's sz; sz then says how many bytes were filled. */
+	out.sz = bond->sz < sizeof(out) ? bond->sz : sizeof(out);
+	memcpy(bond, &out, out.sz);
 	return svmbind__ok(0);
 }
 
 int svmbind_broker_revoke(struct svmbind_broker *b, uint32_t pasid)
 {
-	int ret = -ENOENT;
+	int ret = -ENOENT, kerr = 0;
 
 	if (!b)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < b->nr_bonds; i++) {
 		struct conn *c = b->bonds[i];
 
 		if (c->pasid == pasid) {
 			ret = revoke_bond(b, c, SVMBIND_REVOKED_OWNER, true);
-			if (!ret && c->orphan)
+			if (ret)
+				kerr = svmbind_kernel_errno();
+			else if (c->orphan)
 				orphan_done(b, c);
 			break;
 		}
 	}
 	/* Nothing is freed here: the dispatcher may hold events that point at it. */
 	pthread_mutex_unlock(&b->lock);
-	return ret ? FAIL(-ret) : svmbind__ok(0);
+	return ret ? KFAIL(-ret, kerr) : svmbind__ok(0);
 }
 
 static int watch_add(struct svmbind_broker *b, int fd, struct watch *w, enum watch_kind kind)
@@ -1325,17 +1534,18 @@ static int watch_add(struct svmbind_broker *b, int fd, struct watch *w, enum wat
 
 	w->kind = kind;
 	w->c = NULL;
-	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) ? sb_syserr() : 0;
 }
 
 void svmbind_broker_free(struct svmbind_broker *b)
 {
-	struct stat st;
+	bool owner;
 
 	if (!b)
 		return;
 	pthread_mutex_lock(&b->lock);
-	if (getpid() == b->owner) {
+	owner = getpid() == b->owner;
+	if (owner) {
 		while (b->conns)
 			conn_close(b, b->conns, SVMBIND_REVOKED_SHUTDOWN, true);
 	} else {	/* a forked child: close our copies, unbind nothing */
@@ -1371,13 +1581,14 @@ void svmbind_broker_free(struct svmbind_broker *b)
 	}
 	bury(b);
 	pthread_mutex_unlock(&b->lock);
-	if (b->path && getpid() == b->owner && !stat(b->path, &st) &&
-	    st.st_dev == b->path_dev && st.st_ino == b->path_ino)
-		unlink(b->path);
-	if (b->pe)
-		sb_procevents_close(b->pe);
+	if (b->path && owner)
+		sb_unlink_ours(b->path, b->path_dev, b->path_ino);
+	if (b->pe)	/* a forked child must not unsubscribe the socket it shares with its parent */
+		sb_procevents_close(b->pe, owner);
 	if (b->lfd >= 0)
 		close(b->lfd);
+	if (b->reserve >= 0)
+		close(b->reserve);
 	if (b->stopfd >= 0)
 		close(b->stopfd);
 	if (b->timerfd >= 0)
@@ -1403,30 +1614,38 @@ int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_o
 	struct svmbind_broker *b;
 	int ret, one = 1;
 
-	if (!dev || !opts || !out || !OPTS_VALID(opts, struct svmbind_broker_opts))
+	if (!dev || !opts || !out)
+		return NULL_ARG();
+	if (!OPTS_VALID(opts, struct svmbind_broker_opts))
 		return FAIL(EINVAL);
+	sb_begin();
 	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	/* From here the broker owns an inherited listening socket: on failure it is closed. */
 	if (o.flags & ~KNOWN_FLAGS) {
 		pr_err("broker: unknown flags 0x%x", o.flags & ~KNOWN_FLAGS);
-		return FAIL(EINVAL);
+		ret = -EINVAL;
+		goto drop;
 	}
 	if (!!o.path == !!o.listen_fd || (!o.path && o.listen_fd < 0 &&
 					  o.listen_fd != SVMBIND_BROKER_LISTEN_SYSTEMD)) {
 		pr_err("broker: give either a socket path or an inherited listening fd");
-		return FAIL(EINVAL);
+		ret = -EINVAL;
+		goto drop;
 	}
 	b = calloc(1, sizeof(*b));
-	if (!b)
-		return FAIL(ENOMEM);
+	if (!b) {
+		ret = -ENOMEM;
+		goto drop;
+	}
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&b->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	b->dev = dev;
 	b->owner = getpid();
-	b->epfd = b->lfd = b->stopfd = b->timerfd = -1;
+	b->epfd = b->lfd = b->stopfd = b->timerfd = b->reserve = -1;
 	b->flags = o.flags;
-	b->max_clients = o.max_clients ? o.max_clients : 1024;
+	b->max_clients = fit_fd_limit(o.max_clients);
 	b->max_clients_uid = o.max_clients_per_uid ? o.max_clients_per_uid : b->max_clients;
 	b->max_bonds = o.max_bonds ? o.max_bonds : b->max_clients;
 	b->max_bonds_uid = o.max_bonds_per_uid ? o.max_bonds_per_uid : b->max_bonds;
@@ -1464,9 +1683,11 @@ int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_o
 	b->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (b->epfd < 0 || b->stopfd < 0 || b->timerfd < 0) {
-		ret = -errno;
+		ret = sb_syserr();
 		goto fail;
 	}
+	/* Given back when accept() finds no fd, to refuse that connection (on_accept). */
+	b->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if ((ret = watch_add(b, b->lfd, &b->wlisten, W_LISTEN)) ||
 	    (ret = watch_add(b, b->stopfd, &b->wstop, W_STOP)) ||
 	    (ret = watch_add(b, b->timerfd, &b->wtimer, W_TIMER)))
@@ -1478,14 +1699,16 @@ int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_o
 		if (!ret)
 			ret = watch_add(b, sb_procevents_fd(b->pe), &b->wprocev, W_PROCEV);
 		if (ret) {
-			sb_procevents_close(b->pe);
+			sb_procevents_close(b->pe, true);
 			b->pe = NULL;
 			b->pe_state = ret;
 			pr_info("broker: no process-events connector (%s%s): exec and credential changes "
 				"are seen at each client's next request, not as they happen; exit is "
 				"always seen (pidfd)", strerror(-ret),
 				ret == -EPERM ? ": needs CAP_NET_ADMIN" :
-				ret == -EOPNOTSUPP ? ": built without libnl-3" : "");
+				ret == -EOPNOTSUPP ? ": built without libnl-3" :
+				ret == -ENOTCONN ? ": the kernel did not acknowledge the subscription, as it "
+				"ignores one from outside the initial pid and user namespaces" : "");
 		} else {
 			b->pe_state = 1;
 		}
@@ -1494,11 +1717,19 @@ int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_o
 		 o.path ? o.path : "an inherited socket",
 		 b->peerpidfd ? "SO_PEERPIDFD" : "SCM_CREDENTIALS + client pidfd");
 	*out = b;
-	return svmbind__ok(0);
+	return sb_done(0);
 fail:
 	if (b->path)
-		unlink(b->path);
+		sb_unlink_ours(b->path, b->path_dev, b->path_ino);
+	if (b->lfd < 0 && !o.path)
+		sb_listen_drop(o.listen_fd);
 	b->owner = -1;	/* nothing to unbind */
+	free(b->path);
+	b->path = NULL;
 	svmbind_broker_free(b);
-	return FAIL(-ret);
+	return sb_done(ret);
+drop:
+	if (o.listen_fd)
+		sb_listen_drop(o.listen_fd);
+	return sb_done(ret);
 }

@@ -11,6 +11,17 @@
 #include "../internal.h"
 #include "wire.h"
 
+/* ---- errors (errors.c) ---- */
+
+/* A system call just failed: its -errno, remembered as the kernel's errno of
+ * the public call under way (svmbind_kernel_errno()). */
+HIDDEN int sb_syserr(void);
+/* A public call begins: nothing failed in it yet. */
+HIDDEN void sb_begin(void);
+/* A public call ends with @ret: 0/positive, or a code (errno set, and the
+ * kernel errno of the system call that failed in it, if one did). */
+HIDDEN int sb_done(int ret);
+
 /* ---- kernel-verified identity (peer.c) ---- */
 
 HIDDEN int sb_pidfd_open(pid_t pid);			/* fd or -errno */
@@ -60,7 +71,11 @@ HIDDEN int sb_policy_check(const struct sb_policy *p, const struct svmbind_broke
 
 /* A listening, non-blocking, close-on-exec socket; *created set when we made path. */
 HIDDEN int sb_listen_path(const char *path, unsigned int mode, dev_t *dev, ino_t *ino);
+/* Remove the socket file at @path if it is still the one we made (lstat: a link is not followed). */
+HIDDEN void sb_unlink_ours(const char *path, dev_t dev, ino_t ino);
 HIDDEN int sb_listen_inherited(int fd);
+/* A start that failed: close the inherited listening socket it was given (opts.listen_fd). */
+HIDDEN void sb_listen_drop(int listen_fd);
 HIDDEN int sb_listen_systemd(void);
 
 /* ---- process events (procevents.c) ---- */
@@ -68,11 +83,14 @@ HIDDEN int sb_listen_systemd(void);
 struct sb_procevents;
 enum sb_event { SB_EV_EXEC = 1, SB_EV_CREDS = 2, SB_EV_EXIT = 3 };
 typedef void (*sb_event_fn)(void *arg, enum sb_event ev, pid_t tgid);
-/* 0 and *out, or the reason it cannot be had (-EPERM, -EOPNOTSUPP, ...). */
+/* 0 and *out, or the reason it cannot be had (-EPERM, -EOPNOTSUPP, -ENOTCONN:
+ * the kernel did not acknowledge the subscription, ...). */
 HIDDEN int sb_procevents_open(struct sb_procevents **out);
 HIDDEN int sb_procevents_fd(struct sb_procevents *pe);
 /* Read what is pending; call fn for each event. 0, or -errno (then close it). */
 HIDDEN int sb_procevents_read(struct sb_procevents *pe, sb_event_fn fn, void *arg);
-HIDDEN void sb_procevents_close(struct sb_procevents *pe);
+/* @owner: the process that opened it; a forked child closes its copy without
+ * unsubscribing (the socket is its parent's too). */
+HIDDEN void sb_procevents_close(struct sb_procevents *pe, bool owner);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,9 +23,13 @@ struct svmbind_client {
 	uint64_t token;			/* its fork token (fork.c): a child sees another */
 	int yama;			/* Yama's ptrace_scope at connect, or -errno */
 	pid_t broker_pid;
+	uid_t broker_uid;		/* SO_PEERCRED: who listens */
+	uid_t file_uid;			/* who owns the socket file we connected to */
+	int broker_pidfd;		/* the broker's process, or -1 */
 	uint32_t flags, features, seq;
 	int timeout_ms;
 	bool bound, revoked_pending;
+	bool broken;			/* a reply did not come in time, or did not parse: closed */
 	uint32_t pasid, revoke_reason;
 	uint32_t in_len;
 	unsigned char in[SBW_MAX_MSG];
@@ -67,7 +72,7 @@ static int send_all(int fd, const void *buf, size_t len, int pidfd)
 				continue;
 			if (errno == EPIPE || errno == ECONNRESET)
 				return -SVMBIND_BROKER_ERR_DISCONNECTED;
-			return -errno;
+			return sb_syserr();
 		}
 		iov.iov_base = (char *)iov.iov_base + n;
 		iov.iov_len -= (size_t)n;
@@ -122,7 +127,7 @@ static int recv_msg(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadli
 		if (errno == ECONNRESET)
 			return -SVMBIND_BROKER_ERR_DISCONNECTED;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return -errno;
+			return sb_syserr();
 		struct pollfd p = { .fd = cl->fd, .events = POLLIN };
 		int64_t rest = deadline < 0 ? -1 : deadline - now_ms();
 
@@ -130,7 +135,7 @@ static int recv_msg(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadli
 		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return sb_syserr();
 		}
 		if (ret == 0)
 			return -SVMBIND_BROKER_ERR_TIMEOUT;
@@ -154,6 +159,29 @@ static void note_revoked(struct svmbind_client *cl, const struct sbw_msg *m)
 	}
 }
 
+/* A code a broker sends is negative: an errno, a library or a broker code. */
+static bool code_valid(int32_t code)
+{
+	return code < 0 && code >= -SVMBIND_BROKER_ERR_LAST;
+}
+
+/*
+ * No answer in time, or one that does not parse: whatever the broker did with
+ * our request (a bind made after we stopped waiting), its late answer would be
+ * read as the answer to the next one. The connection is shut down instead: the
+ * broker sees the end of file and revokes what it holds for us.
+ */
+static void give_up(struct svmbind_client *cl, int why)
+{
+	if (cl->broken)
+		return;
+	cl->broken = true;
+	cl->bound = false;
+	shutdown(cl->fd, SHUT_RDWR);
+	pr_err("broker client: %s: the connection is closed (the broker revokes anything it did "
+	       "for the unanswered request); connect again", svmbind_strerror(why));
+}
+
 /* Wait for the answer to @seq: @want, or ERROR. Notices on the way are noted. */
 static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, struct sbw_msg *m,
 		      void *data, size_t *data_len)
@@ -163,6 +191,9 @@ static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, str
 	for (;;) {
 		int len = recv_msg(cl, m, deadline), ret = 0;
 
+		if (len == -SVMBIND_BROKER_ERR_TIMEOUT || len == -SVMBIND_BROKER_ERR_PROTOCOL ||
+		    len == -SVMBIND_BROKER_ERR_TOO_BIG)
+			give_up(cl, len);
 		if (len < 0)
 			return len;
 		if (m->type == SBW_REVOKED) {
@@ -172,6 +203,11 @@ static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, str
 		}
 		if (m->type == SBW_ERROR && (m->seq == seq || m->seq == 0)) {
 			ret = m->u.error.code;
+			if (!code_valid(ret)) {
+				pr_err("broker client: the broker answered with code %d, which is no error code",
+				       (int)m->u.error.code);
+				ret = -SVMBIND_BROKER_ERR_PROTOCOL;
+			}
 		} else if (m->type == want && m->seq == seq) {
 			if (data && data_len) {
 				size_t n = m->data_len < *data_len ? m->data_len : *data_len;
@@ -185,6 +221,8 @@ static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, str
 			ret = -SVMBIND_BROKER_ERR_PROTOCOL;
 		}
 		consume(cl, len);
+		if (ret == -SVMBIND_BROKER_ERR_PROTOCOL)
+			give_up(cl, ret);
 		return ret;
 	}
 }
@@ -194,6 +232,14 @@ static int check_owner(struct svmbind_client *cl)
 	return svmbind__process_token() == cl->token ? 0 : -SVMBIND_ERR_FORKED;
 }
 
+static int check_usable(struct svmbind_client *cl)
+{
+	if (!cl->broken)
+		return 0;
+	pr_err("broker client: this connection was closed after a request went unanswered: connect again");
+	return -SVMBIND_BROKER_ERR_DISCONNECTED;
+}
+
 int svmbind_client_connect(const char *path, const struct svmbind_client_opts *opts,
 			   struct svmbind_client **out)
 {
@@ -201,17 +247,24 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 	struct svmbind_client *cl;
 	struct sbw_msg m = { .type = SBW_HELLO };
 	struct ucred uc;
+	struct stat st;
 	socklen_t len = sizeof(uc);
 	int ret, pidfd;
 
-	if (!path || !out || !OPTS_VALID(opts, struct svmbind_client_opts))
+	if (!path || !out)
+		return NULL_ARG();
+	if (!OPTS_VALID(opts, struct svmbind_client_opts))
 		return FAIL(EINVAL);
-	if (strlen(path) >= sizeof(a.sun_path))
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		pr_err("broker client: socket path '%s' is longer than %zu bytes", path, sizeof(a.sun_path) - 1);
 		return FAIL(ENAMETOOLONG);
+	}
+	sb_begin();
 	strcpy(a.sun_path, path);
 	cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return FAIL(ENOMEM);
+	cl->broker_pidfd = -1;
 	pthread_mutex_init(&cl->lock, NULL);
 	cl->owner = getpid();
 	cl->token = svmbind__process_token();
@@ -222,20 +275,30 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 		cl->timeout_ms = 30000;
 	cl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cl->fd < 0) {
-		ret = -errno;
+		ret = sb_syserr();
 		goto fail;
 	}
 	if (connect(cl->fd, (struct sockaddr *)&a, sizeof(a))) {
-		ret = -errno;
+		ret = sb_syserr();
 		pr_err("broker client: connect %s: %s%s", path, strerror(-ret),
 		       ret == -ENOENT || ret == -ECONNREFUSED ? " (is the broker running?)" :
 		       ret == -EACCES ? " (the socket's mode or group does not let us in)" : "");
 		goto fail;
 	}
-	if (!getsockopt(cl->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
+	if (!getsockopt(cl->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len)) {
 		cl->broker_pid = uc.pid;
+		cl->broker_uid = uc.uid;
+	}
+	/* Who the broker is, held for the Yama tracer check (broker_is_listener()). */
+	cl->file_uid = lstat(path, &st) ? (uid_t)-1 : st.st_uid;
+	if (cl->broker_pid > 0) {
+		cl->broker_pidfd = sb_have_peer_pidfd() ? sb_peer_pidfd(cl->fd) : sb_pidfd_open(cl->broker_pid);
+		if (cl->broker_pidfd < 0)
+			cl->broker_pidfd = -1;
+	}
 	pidfd = sb_pidfd_open(getpid());
 	if (pidfd < 0) {
+		sb_syserr();	/* sb_pidfd_open left errno as the kernel said */
 		ret = pidfd;
 		pr_err("broker client: pidfd_open: %s (Linux 5.3 or later is needed)", strerror(-ret));
 		goto fail;
@@ -253,13 +316,15 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 	}
 	cl->features = m.u.hello_ok.features;
 	*out = cl;
-	return svmbind__ok(0);
+	return sb_done(0);
 fail:
 	if (cl->fd >= 0)
 		close(cl->fd);
+	if (cl->broker_pidfd >= 0)
+		close(cl->broker_pidfd);
 	pthread_mutex_destroy(&cl->lock);
 	free(cl);
-	return FAIL(-ret);
+	return sb_done(ret);
 }
 
 void svmbind_client_close(struct svmbind_client *cl)
@@ -267,6 +332,8 @@ void svmbind_client_close(struct svmbind_client *cl)
 	if (!cl)
 		return;
 	close(cl->fd);
+	if (cl->broker_pidfd >= 0)
+		close(cl->broker_pidfd);
 	pthread_mutex_destroy(&cl->lock);
 	free(cl);
 }
@@ -339,18 +406,53 @@ static int yama_plan(struct svmbind_client *cl)
 	return is_ancestor(cl->broker_pid) ? 0 : 1;
 }
 
+/*
+ * Before naming the broker our tracer (Yama then lets that process and all
+ * its descendants trace us): it must be the process that listens on the
+ * socket we connected to, still alive with the same pid and uid, and the
+ * owner of the socket file; never init (its descendants are everyone).
+ */
+static int broker_is_listener(struct svmbind_client *cl)
+{
+	struct sb_status st;
+	const char *why = NULL;
+
+	if (cl->broker_pid == 1)
+		why = "it is pid 1 (socket activation?): naming it would let every process trace us";
+	else if (cl->broker_pidfd < 0 || svmbind__pidfd_pid(cl->broker_pidfd) != cl->broker_pid)
+		why = "that process has exited (its pid may name another process now)";
+	else if (cl->file_uid != cl->broker_uid)
+		why = "it does not own the socket file it answers on";
+	else if (sb_proc_status(cl->broker_pid, &st) || st.uid[1] != cl->broker_uid ||
+		 svmbind__pidfd_pid(cl->broker_pidfd) != cl->broker_pid)
+		why = "its user changed since it listened";
+	if (!why)
+		return 0;
+	pr_err("broker client: Yama ptrace_scope is 1 and the broker must be named our tracer, but the "
+	       "process that answered (pid %d, uid %u; socket file owner uid %d) is not to be trusted: %s "
+	       "(give the broker CAP_SYS_PTRACE, or start the client from it)", (int)cl->broker_pid,
+	       (unsigned int)cl->broker_uid, (int)cl->file_uid, why);
+	return -SVMBIND_BROKER_ERR_IDENTITY;
+}
+
 int svmbind_client_bind(struct svmbind_client *cl, uint32_t *pasid)
 {
 	struct sbw_msg m = { .type = SBW_BIND };
 	int ret, plan;
 
 	if (!cl || !pasid)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	ret = check_owner(cl);
 	if (ret)
 		return FAIL(-ret);
+	sb_begin();
 	pthread_mutex_lock(&cl->lock);
+	ret = check_usable(cl);
+	if (ret)
+		goto out;
 	plan = yama_plan(cl);
+	if (plan == 1)
+		plan = broker_is_listener(cl) ? -SVMBIND_BROKER_ERR_IDENTITY : 1;
 	if (plan < 0) {
 		ret = plan;
 		goto out;
@@ -359,7 +461,7 @@ int svmbind_client_bind(struct svmbind_client *cl, uint32_t *pasid)
 		pr_info("broker client: Yama ptrace_scope is 1 and the broker (pid %d) is not our ancestor: "
 			"naming it our tracer for the bind", (int)cl->broker_pid);
 	if (plan == 1 && prctl(PR_SET_PTRACER, (unsigned long)cl->broker_pid, 0, 0, 0)) {
-		ret = -errno;
+		ret = sb_syserr();
 		pr_err("broker client: prctl(PR_SET_PTRACER, %d): %s", (int)cl->broker_pid, strerror(-ret));
 		goto out;
 	}
@@ -384,7 +486,7 @@ int svmbind_client_bind(struct svmbind_client *cl, uint32_t *pasid)
 	}
 out:
 	pthread_mutex_unlock(&cl->lock);
-	return ret ? FAIL(-ret) : svmbind__ok(0);
+	return sb_done(ret);
 }
 
 int svmbind_client_unbind(struct svmbind_client *cl)
@@ -393,11 +495,15 @@ int svmbind_client_unbind(struct svmbind_client *cl)
 	int ret;
 
 	if (!cl)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	ret = check_owner(cl);
 	if (ret)
 		return FAIL(-ret);
+	sb_begin();
 	pthread_mutex_lock(&cl->lock);
+	ret = check_usable(cl);
+	if (ret)
+		goto out;
 	if (!cl->bound) {
 		ret = cl->revoked_pending ? -SVMBIND_BROKER_ERR_REVOKED : -SVMBIND_BROKER_ERR_NOT_BOUND;
 		cl->revoked_pending = false;
@@ -413,7 +519,7 @@ int svmbind_client_unbind(struct svmbind_client *cl)
 		ret = -SVMBIND_BROKER_ERR_REVOKED;
 out:
 	pthread_mutex_unlock(&cl->lock);
-	return ret ? FAIL(-ret) : svmbind__ok(0);
+	return sb_done(ret);
 }
 
 int svmbind_client_request(struct svmbind_client *cl, uint32_t type, const void *data, size_t len,
@@ -423,12 +529,20 @@ int svmbind_client_request(struct svmbind_client *cl, uint32_t type, const void 
 	size_t dummy = 0;
 	int ret;
 
-	if (!cl || len > SBW_MAX_DATA || (len && !data))
+	if (!cl || (len && !data))
+		return NULL_ARG();
+	if (len > SBW_MAX_DATA) {
+		pr_err("broker client: a request of %zu bytes: at most %u", len, SBW_MAX_DATA);
 		return FAIL(EINVAL);
+	}
 	ret = check_owner(cl);
 	if (ret)
 		return FAIL(-ret);
+	sb_begin();
 	pthread_mutex_lock(&cl->lock);
+	ret = check_usable(cl);
+	if (ret)
+		goto out;
 	if (!cl->bound && cl->revoked_pending) {
 		ret = -SVMBIND_BROKER_ERR_REVOKED;
 		goto out;
@@ -445,7 +559,7 @@ int svmbind_client_request(struct svmbind_client *cl, uint32_t type, const void 
 		cl->revoked_pending = false;	/* told now */
 out:
 	pthread_mutex_unlock(&cl->lock);
-	return ret ? FAIL(-ret) : svmbind__ok(0);
+	return sb_done(ret);
 }
 
 int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *reason)
@@ -454,11 +568,15 @@ int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *re
 	int ret = 0;
 
 	if (!cl)
-		return FAIL(EINVAL);
+		return NULL_ARG();
 	ret = check_owner(cl);
 	if (ret)
 		return FAIL(-ret);
+	sb_begin();
 	pthread_mutex_lock(&cl->lock);
+	ret = check_usable(cl);
+	if (ret)
+		goto out;
 	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	while (!cl->revoked_pending) {
 		struct sbw_msg m;
@@ -476,7 +594,7 @@ int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *re
 		if (m.type == SBW_REVOKED)
 			note_revoked(cl, &m);
 		else if (m.type == SBW_ERROR && m.u.error.fatal)
-			ret = m.u.error.code;
+			ret = code_valid(m.u.error.code) ? m.u.error.code : -SVMBIND_BROKER_ERR_PROTOCOL;
 		else
 			ret = -SVMBIND_BROKER_ERR_PROTOCOL;
 		if (ret)
@@ -488,6 +606,7 @@ int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *re
 			*reason = cl->revoke_reason;
 		ret = 1;
 	}
+out:
 	pthread_mutex_unlock(&cl->lock);
-	return ret < 0 ? FAIL(-ret) : svmbind__ok(ret);
+	return sb_done(ret);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* Broker error codes (SVMBIND_BROKER_ERR_BASE..): text and classic errno. */
-#include <svmbind/broker.h>
+#include <limits.h>
 
-#include "../internal.h"
+#include "broker_internal.h"
 
 _Static_assert(SVMBIND_BROKER_ERR_BASE == SVMBIND_BROKER_ERR_FIRST, "range agreed with error.c");
 _Static_assert(SVMBIND_BROKER_ERR_END - 1 <= SVMBIND_BROKER_ERR_LAST, "range agreed with error.c");
@@ -45,4 +45,32 @@ const char *svmbind__broker_strerror(int code, int *errnum)
 	if (errnum)
 		*errnum = broker_errors[code - SVMBIND_BROKER_ERR_BASE].errnum;
 	return broker_errors[code - SVMBIND_BROKER_ERR_BASE].text;
+}
+
+/* The errno of the system call that failed in this thread's current broker or
+ * client call: what svmbind_kernel_errno() reports when that call returns. A
+ * code the other side sent, or the library's own decision, leaves it 0. */
+static __thread int sb_kerr;
+
+int sb_syserr(void)
+{
+	int e = errno;
+
+	sb_kerr = e;
+	return -e;
+}
+
+void sb_begin(void)
+{
+	sb_kerr = 0;
+}
+
+int sb_done(int ret)
+{
+	int k = sb_kerr;
+
+	sb_kerr = 0;
+	if (ret >= 0)
+		return svmbind__ok(ret);
+	return svmbind__fail(ret == INT_MIN ? EIO : -ret, k);
 }

@@ -33,14 +33,14 @@ static int remove_stale(const char *path, const struct sockaddr_un *a)
 	int fd, ret;
 
 	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : sb_syserr();
 	if (!S_ISSOCK(st.st_mode)) {
 		pr_err("broker: %s exists and is not a socket: remove it or choose another path", path);
 		return -EADDRINUSE;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return sb_syserr();
 	ret = connect(fd, (const struct sockaddr *)a, sizeof(*a));
 	close(fd);
 	if (ret == 0) {
@@ -48,11 +48,51 @@ static int remove_stale(const char *path, const struct sockaddr_un *a)
 		return -EADDRINUSE;
 	}
 	if (errno != ECONNREFUSED)
-		return -errno;
+		return sb_syserr();
 	if (unlink(path) && errno != ENOENT)
-		return -errno;
+		return sb_syserr();
 	pr_info("broker: removed the stale socket %s (no one listened on it)", path);
 	return 0;
+}
+
+/*
+ * The file bind() just made, looked at without following a link: it must be
+ * a socket of our user, or someone swapped the name (its directory is
+ * writable by others). The mode came with the socket (fchmod before bind);
+ * where the umask took bits, they are put back through an O_PATH fd of that
+ * very file, never by name.
+ */
+static int own_file(const char *path, unsigned int mode, struct stat *st)
+{
+	char proc[40];
+	int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), ret = 0;
+
+	if (pfd < 0)
+		return sb_syserr();
+	if (fstat(pfd, st)) {
+		ret = sb_syserr();
+		goto out;
+	}
+	if (!S_ISSOCK(st->st_mode) || st->st_uid != geteuid()) {
+		pr_err("broker: %s was replaced by another file right after bind() (now %s, owner uid %u): "
+		       "others can write its directory; put the socket in a directory only the broker's "
+		       "user can write", path, S_ISLNK(st->st_mode) ? "a symbolic link" :
+		       S_ISSOCK(st->st_mode) ? "another user's socket" : "not a socket",
+		       (unsigned int)st->st_uid);
+		ret = -EEXIST;
+		goto out;
+	}
+	if ((st->st_mode & 07777) != mode) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		if (chmod(proc, mode) || fstat(pfd, st)) {
+			ret = sb_syserr();
+			pr_err("broker: setting mode %04o on %s through %s: %s", mode, path, proc,
+			       strerror(-ret));
+		}
+	}
+out:
+	close(pfd);
+	return ret;
 }
 
 int sb_listen_path(const char *path, unsigned int mode, dev_t *dev, ino_t *ino)
@@ -72,22 +112,26 @@ int sb_listen_path(const char *path, unsigned int mode, dev_t *dev, ino_t *ino)
 		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
+		return sb_syserr();
+	/* The socket's own inode carries the mode into bind(): the file is born
+	 * with it (less the umask). Nothing is changed by name afterwards. */
+	if (fchmod(fd, mode)) {
+		ret = sb_syserr();
+		pr_err("broker: fchmod of the socket: %s", strerror(-ret));
+		goto fail;
+	}
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a))) {
-		ret = -errno;
+		ret = sb_syserr();
 		pr_err("broker: bind %s: %s (is the directory writable by this user?)", path, strerror(-ret));
 		goto fail;
 	}
 	/* Nobody can connect before listen(): the mode is in force first. */
-	if (chmod(path, mode) || stat(path, &st)) {
-		ret = -errno;
-		pr_err("broker: chmod %s: %s", path, strerror(-ret));
-		unlink(path);
-		goto fail;
-	}
+	ret = own_file(path, mode, &st);
+	if (ret)
+		goto fail;	/* what is at path now is not ours: left alone */
 	if (listen(fd, BACKLOG)) {
-		ret = -errno;
-		unlink(path);
+		ret = sb_syserr();
+		sb_unlink_ours(path, st.st_dev, st.st_ino);
 		goto fail;
 	}
 	*dev = st.st_dev;
@@ -96,6 +140,14 @@ int sb_listen_path(const char *path, unsigned int mode, dev_t *dev, ino_t *ino)
 fail:
 	close(fd);
 	return ret;
+}
+
+void sb_unlink_ours(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	if (!lstat(path, &st) && S_ISSOCK(st.st_mode) && st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
 }
 
 int sb_listen_inherited(int fd)
@@ -116,8 +168,28 @@ int sb_listen_inherited(int fd)
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) || fcntl(fd, F_SETFD, FD_CLOEXEC))
-		return -errno;
+		return sb_syserr();
 	return fd;
+}
+
+/* A failed start closes the inherited socket it was given, if it is one (else it is not ours). */
+void sb_listen_drop(int listen_fd)
+{
+	int v = 0, fd = listen_fd;
+	socklen_t len = sizeof(v);
+
+	if (fd == SVMBIND_BROKER_LISTEN_SYSTEMD) {
+		const char *pid = getenv("LISTEN_PID");
+
+		if (!pid || strtol(pid, NULL, 10) != getpid())
+			return;
+		fd = 3;	/* SD_LISTEN_FDS_START */
+	}
+	if (fd < 0)
+		return;
+	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) && v &&
+	    (len = sizeof(v), !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len)) && v == AF_UNIX)
+		close(fd);
 }
 
 int sb_listen_systemd(void)

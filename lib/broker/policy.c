@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* Who may use the broker: uid and gid lists, then the owner's callback. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "broker_internal.h"
 
+/* Counts that no allocation of this size_t can hold (32-bit builds) are refused, not wrapped. */
+#define FITS(n, type) ((size_t)(n) <= SIZE_MAX / sizeof(type))
+
 int sb_policy_init(struct sb_policy *p, const struct svmbind_broker_opts *o)
 {
 	memset(p, 0, sizeof(*p));
+	if (!FITS(o->nr_allow_uids, uid_t) || !FITS(o->nr_allow_gids, gid_t)) {
+		pr_err("broker: %u allowed uids and %u allowed gids do not fit this machine's address space",
+		       o->nr_allow_uids, o->nr_allow_gids);
+		return -EOVERFLOW;
+	}
 	p->flags = o->flags;
 	p->self_uid = getuid();
 	if (o->nr_allow_uids) {

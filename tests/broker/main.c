@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	add_protocol_tests(s);
 	add_stress_tests(s);
 	add_truth_tests(s);
+	add_hardening_tests(s);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -8,6 +8,7 @@ void add_policy_tests(Suite *s);
 void add_protocol_tests(Suite *s);
 void add_stress_tests(Suite *s);
 void add_truth_tests(Suite *s);
+void add_hardening_tests(Suite *s);
 /* the exec successor: main() runs it when argv[1] is "--successor" */
 int successor_main(int argc, char **argv);
 /* test_truth.c's successors: argv[1] starts with "--truth-" */
