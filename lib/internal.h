@@ -75,6 +75,7 @@ struct svmbind_device {
 	struct bond *bonds;
 	size_t nr_bonds, cap_bonds;
 	int dialect;			/* cached; INT_MIN = not probed yet */
+	struct svmbind__pasid_dev *pasid;	/* PASID spaces (iommu/pasid.h); NULL until the first */
 };
 
 /* ---- logging (log.c) ---- */
