@@ -114,12 +114,17 @@ SVMBIND_API int svmbind_space_new(struct svmbind_device *dev, const struct svmbi
  *        pin released, every pending page request answered invalid.
  *
  * svmbind_device_close() (and so svmbind_ctx_free()) frees the device's spaces.
+ * @param space  the space, or NULL.
  * @return 0; -SVMBIND_ERR_FORKED in a forked child (nothing is undone then);
  *         NULL is fine.
  */
 SVMBIND_API int svmbind_space_free(struct svmbind_space *space);
 
-/** @brief The PASID the device tags this space's requests with. */
+/**
+ * @brief The PASID the device tags this space's requests with.
+ * @param space  the space.
+ * @return the PASID; 0 for NULL.
+ */
 SVMBIND_API uint32_t svmbind_space_pasid(const struct svmbind_space *space);
 
 /** @brief svmbind_space_map() flags, with SVMBIND_DMA_READ and SVMBIND_DMA_WRITE. */
@@ -136,6 +141,11 @@ enum svmbind_space_map_flags {
  * seals the file against shrinking (F_SEAL_SHRINK) so that no page the device
  * can reach is cut off from it. Without #SVMBIND_SPACE_ON_DEMAND every page
  * is pinned now.
+ * @param space  the space.
+ * @param fd  the file (a memfd, e.g. one received over a Unix socket).
+ * @param offset  where in the file the region starts.
+ * @param length  bytes.
+ * @param iova  where the device sees it (e.g. its address in the memfd owner's process).
  * @param flags  SVMBIND_DMA_READ and/or SVMBIND_DMA_WRITE (what the device
  *   may do), optionally #SVMBIND_SPACE_ON_DEMAND (needs page requests).
  * @return 0, or -EINVAL (bad arguments; iova, offset and length must be
@@ -150,6 +160,9 @@ SVMBIND_API int svmbind_space_map(struct svmbind_space *space, int fd, uint64_t 
 
 /**
  * @brief Remove the region placed at @p iova with @p length: unmapped, unpinned.
+ * @param space  the space.
+ * @param iova  the region's IOVA, as given to svmbind_space_map().
+ * @param length  its length, as given.
  * @return 0, -SVMBIND_SPACE_ERR_NO_REGION, -SVMBIND_ERR_FORKED, or the kernel's -errno.
  */
 SVMBIND_API int svmbind_space_unmap(struct svmbind_space *space, uint64_t iova, uint64_t length);
@@ -186,6 +199,7 @@ typedef int (*svmbind_fault_fn)(struct svmbind_space *space, const struct svmbin
 /**
  * @brief The fd that becomes readable (poll) when page requests wait; never
  *        read it yourself: call svmbind_space_dispatch().
+ * @param space  the space.
  * @return the fd, or -EOPNOTSUPP for a space without page requests, -EINVAL for NULL.
  */
 SVMBIND_API int svmbind_space_fault_fd(const struct svmbind_space *space);
@@ -197,6 +211,10 @@ SVMBIND_API int svmbind_space_fault_fd(const struct svmbind_space *space);
  * A request inside a region the device may access that way is served by
  * placing the chunk (svmbind_space_opts::fault_chunk) that holds it; any
  * other request is answered invalid, and the device's access fails.
+ * At most 256 requests are answered per call: poll again for the rest.
+ * @param space  the space.
+ * @param fn  the decision, or NULL.
+ * @param arg  passed to @p fn.
  * @return how many requests were answered (0: none waited), or -EINVAL,
  *   -EOPNOTSUPP (no page requests), -SVMBIND_ERR_FORKED, or the kernel's -errno.
  */
@@ -213,7 +231,12 @@ struct svmbind_space_stats {
 	uint32_t reserved;	/**< out: 0 */
 };
 
-/** @brief Fill @p out with the space's counters. @return 0 or -EINVAL. */
+/**
+ * @brief Fill @p out with the space's counters.
+ * @param space  the space.
+ * @param[in,out] out  `sz` set by the caller.
+ * @return 0 or -EINVAL.
+ */
 SVMBIND_API int svmbind_space_stats(struct svmbind_space *space, struct svmbind_space_stats *out);
 
 /** @} */
