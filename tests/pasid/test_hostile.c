@@ -282,6 +282,12 @@ START_TEST(legacy_container_has_no_pasid_path)
 	ck_assert_int_eq(svmbind_device_open(ctx, sd_devs[1].bdf, NULL, &dev), 0);
 	ck_assert_int_eq(svmbind_space_new(dev, NULL, &s), -SVMBIND_SPACE_ERR_NO_PASID_PATH);
 	ck_assert_int_eq(svmbind_error_errno(-SVMBIND_SPACE_ERR_NO_PASID_PATH), EOPNOTSUPP);
+	{
+		struct svmbind_dev_probe p = { .sz = sizeof(p) };
+
+		ck_assert_int_eq(svmbind_probe_device(sd_devs[1].bdf, dev, &p, 0), 0);
+		ck_assert_int_eq(p.pasid_space, -SVMBIND_SPACE_ERR_NO_PASID_PATH);
+	}
 	svmbind_ctx_free(ctx);
 }
 END_TEST

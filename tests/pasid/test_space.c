@@ -390,6 +390,26 @@ START_TEST(untagged_dma_keeps_working_beside_spaces)
 }
 END_TEST
 
+START_TEST(probe_reports_the_path_and_page_requests)
+{
+	struct svmbind_dev_probe p = { .sz = sizeof(p) };
+	struct owner a, b;
+
+	owner_open(&a, 0);
+	owner_open(&b, 1);
+	ck_assert_int_eq(svmbind_probe_device(a.sd.bdf, a.dev, &p, 0), 0);
+	ck_assert_int_eq(p.pasid_space, 1);
+	ck_assert_int_eq(p.pasid_page_requests, 1);
+	ck_assert_int_eq(svmbind_probe_device(b.sd.bdf, b.dev, &p, 0), 0);
+	ck_assert_int_eq(p.pasid_space, 1);
+	ck_assert_int_eq(p.pasid_page_requests, -SVMBIND_SPACE_ERR_NO_PAGE_REQUESTS);
+	ck_assert_int_eq(svmbind_probe_device(b.sd.bdf, NULL, &p, 0), 0);
+	ck_assert_int_eq(p.pasid_space, -EBADF);
+	owner_close(&a);
+	owner_close(&b);
+}
+END_TEST
+
 void add_space_tests(Suite *su)
 {
 	TCase *tc = tcase_create("space");
@@ -410,6 +430,7 @@ void add_space_tests(Suite *su)
 	tcase_add_test(tc, client_exit_then_free_releases_every_pin);
 	tcase_add_test(tc, device_close_releases_every_pin);
 	tcase_add_test(tc, untagged_dma_keeps_working_beside_spaces);
+	tcase_add_test(tc, probe_reports_the_path_and_page_requests);
 	suite_add_tcase(su, tc);
 }
 
