@@ -183,6 +183,18 @@ vm_sva_tier() {
 		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
 }
 
+# The seed's flow on a stock kernel: STOCK vfio-pci on the svm-dma devices, a PASID
+# attached through iommufd to a per-client address space holding a memfd at the
+# client's addresses, page requests served in user space (include/svmbind/space.h).
+# rawcheck proves the kernel's pieces with raw ioctls; test_space the library.
+vm_pasid_tier() {
+	local b=$BUILD
+	skip_vm && return 77
+	vm_to "$BUILD/vm-pasid" --kernel new --sva --driver vfio-pci \
+		-c "$b/tests/pasid/rawcheck" -c "$b/tests/pasid/test_space" \
+		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
+}
+
 # The broker's Check suite on the provider, and its parser's fuzz target (bounded).
 broker_tier() {
 	skip_vm && return 77
