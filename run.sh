@@ -226,10 +226,28 @@ ab_sva_0700_tier() {
 	return $rc
 }
 
+# The seed's flow on a stock kernel: STOCK vfio-pci on the svm-dma devices, a PASID
+# attached through iommufd to a per-client address space holding a memfd at the
+# client's addresses, page requests served in user space (include/svmbind/space.h).
+# rawcheck proves the kernel's pieces with raw ioctls; test_space the library.
+vm_pasid_tier() {
+	local b=$BUILD
+	skip_vm && return 77
+	vm_to "$BUILD/vm-pasid" --kernel new --sva --driver vfio-pci \
+		-c "$b/tests/pasid/rawcheck" -c "$b/tests/pasid/test_space" \
+		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
+}
+
 # The broker's Check suite on the provider, and its parser's fuzz target (bounded).
 broker_tier() {
 	skip_vm && return 77
 	tests/broker/vm-tests.sh "$BUILD" "${SVMBIND_FUZZ_SECS:-60}" --out "$BUILD/vm-broker"
+}
+
+# The broker's Check suite on the newest kernel (SO_PEERPIDFD, pidfs); no fuzzing.
+broker_new_kernel_tier() {
+	skip_vm && return 77
+	tests/broker/vm-tests.sh "$BUILD" 0 --kernel new --out "$BUILD/vm-broker-new"
 }
 
 
@@ -344,12 +362,16 @@ test_all() {
 		broker_tier
 	step "newest-kernel tier: Debian's newest kernel, iommufd + cdev and legacy paths, stock and provider" \
 		new_kernel_tier
+	step "newest-kernel tier: the bind broker's Check suite there (SO_PEERPIDFD, pidfs)" \
+		broker_new_kernel_tier
 	step "newest-kernel tier: the provider's selftest there" provider_selftest_new
 	step "newest-kernel tier: no-IOMMU mode" noiommu_tier
 	step "real SVA: our QEMU's PASID device, VT-d walking B's page tables, the provider binding for real" \
 		vm_sva_tier
 	step "real SVA: the seed's A/B flow through the broker on the svm-dma device (PRI fault-in), run by service users from a checkout they cannot reach (0700)" \
 		ab_sva_0700_tier
+	step "stock kernel, no provider: a PASID of the svm-dma device attached through iommufd to a per-client address space (memfd at the client's addresses, page requests served in user space)" \
+		vm_pasid_tier
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "iommu/pasid.h"
 
 static __thread int last_kernel_errno;
 
@@ -51,6 +52,8 @@ const char *svmbind_strerror(int err)
 	if (err >= SVMBIND_BROKER_ERR_FIRST && err <= SVMBIND_BROKER_ERR_LAST &&
 	    (s = svmbind__broker_strerror(err, NULL)))
 		return s;
+	if ((s = svmbind__space_strerror(err, NULL)))
+		return s;
 	if (err == 0)
 		return "success";
 	s = strerrordesc_np(err);
@@ -73,6 +76,12 @@ int svmbind_error_errno(int err)
 
 		if (svmbind__broker_strerror(err, &errnum))
 			return errnum;
+	}
+	if (err >= SVMBIND_SPACE_ERR_BASE && err < SVMBIND_SPACE_ERR_END) {
+		int errnum = EIO;
+
+		svmbind__space_strerror(err, &errnum);
+		return errnum;
 	}
 	if (err > 0 && strerrordesc_np(err))
 		return err;

@@ -77,6 +77,7 @@ struct svmbind_device {
 	size_t nr_bonds, cap_bonds;
 	int dialect;			/* cached; INT_MIN = not probed yet */
 	bool unwatched_said;		/* svm.c: "cannot watch" logged once (atomic) */
+	struct svmbind__pasid_dev *pasid;	/* PASID spaces (iommu/pasid.h); NULL until the first */
 };
 
 /* ---- logging (log.c) ---- */

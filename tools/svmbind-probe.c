@@ -223,6 +223,8 @@ static void report_device(struct out *o, const struct svmbind_dev_probe *p, int 
 		printf("%llu", (unsigned long long)p->iommu_caps);
 		key(o, "vtd_ecap");
 		printf("%llu", (unsigned long long)p->vtd_ecap);
+		j_tri(o, "pasid_space", p->pasid_space);
+		j_tri(o, "pasid_page_requests", p->pasid_page_requests);
 		key(o, "dialect");
 		static const char *const names[] = { "\"none\"", "\"self\"", "\"pid\"" };
 		printf("%s", p->dialect >= 0 && p->dialect <= 2 ? names[p->dialect] : "null");
@@ -257,6 +259,10 @@ static void report_device(struct out *o, const struct svmbind_dev_probe *p, int 
 		printf("  %-34s %d bits (IOMMU_GET_HW_INFO; caps 0x%llx, VT-d ecap 0x%llx)\n",
 		       "IOMMU PASID width", p->iommu_pasid_log2, (unsigned long long)p->iommu_caps,
 		       (unsigned long long)p->vtd_ecap);
+	line(o, "PASID space (iommufd, space.h)", p->pasid_space,
+	     "on kernels without the seed's bind: Linux 6.15+, the iommufd backend, a PASID-capable "
+	     "device and IOMMU (VT-d: intel_iommu=on,sm_on)");
+	line(o, "  with page requests (PRI)", p->pasid_page_requests, NULL);
 	printf("  %-34s %s", "SVM bind dialect", dialect_text(p->dialect));
 	if (p->dialect < 0)
 		printf(" (%s)", svmbind_strerror(p->dialect));

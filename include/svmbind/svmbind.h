@@ -941,6 +941,11 @@ struct svmbind_dev_probe {
 	int iommu_pasid_log2;
 	uint64_t iommu_caps;		/**< IOMMU_HW_CAP_* bits from IOMMU_GET_HW_INFO; 0 when unknown @since 1.1 */
 	uint64_t vtd_ecap;		/**< the VT-d ECAP register of the device's IOMMU, from IOMMU_GET_HW_INFO; 0 when unknown @since 1.1 */
+	/** PASID address spaces (svmbind/space.h) can be made for this device: 1, or
+	 *  the negative reason (-EBADF: no open handle given; -SVMBIND_SPACE_ERR_*) @since 1.2 */
+	int pasid_space;
+	/** ...and can take the device's page requests (PRI): 1, or the negative reason @since 1.2 */
+	int pasid_page_requests;
 };
 
 /**

@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "iommufd_uapi.h"
+#include "pasid.h"
 
 #define IOMMUFD_NODE "/dev/iommu"
 
@@ -245,6 +246,7 @@ static int iommufd_dev_attach(struct svmbind_ctx *ctx, struct svmbind_device *de
 
 static void iommufd_dev_detach(struct svmbind_ctx *ctx, struct svmbind_device *dev)
 {
+	svmbind__pasid_dev_fini(ctx, dev);	/* its PASID spaces first */
 	close(dev->fd);		/* the last close detaches and unbinds it */
 	ctx->nr_ranges = 0;
 }

@@ -35,7 +35,7 @@ NO_PADDING(struct svmbind_device_opts, reserved);
 NO_PADDING(struct svmbind_bond, alive);
 NO_PADDING(struct svmbind_region_info, offset);
 NO_PADDING(struct svmbind_sys_probe, vfio_cdev);
-NO_PADDING(struct svmbind_dev_probe, vtd_ecap);
+NO_PADDING(struct svmbind_dev_probe, pasid_page_requests);
 
 static int wait_child(pid_t pid)
 {
