@@ -166,10 +166,17 @@ soname=$(readelf -d "$X/libsvmbind1/$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/
 mapfile -t nodes < <(sed -n 's/^[[:space:]]*\(LIBSVMBIND_[0-9]\+\.[0-9]\+\)[[:space:]]*{.*/\1/p' "$REPO/lib/libsvmbind.map")
 symfile=$X/libsvmbind1/DEBIAN/symbols
 if [ -f "$symfile" ]; then
-	miss=()
-	for n in "${nodes[@]}"; do grep -qx " (symver)$n ${n#LIBSVMBIND_}.0" "$symfile" || miss+=("$n"); done
-	[ ${#miss[@]} -eq 0 ] && ok "libsvmbind1's symbols file: ${nodes[*]}" ||
-		fail "libsvmbind1's symbols file lacks ${miss[*]}"
+	# dpkg-gensymbols writes one line per symbol: "SYMBOL@NODE MINVER".
+	miss=() wrong=()
+	for n in "${nodes[@]}"; do grep -qx " $n@$n ${n#LIBSVMBIND_}.0" "$symfile" || miss+=("$n"); done
+	wrong=$(awk '/^ [^ ]+@LIBSVMBIND_[0-9.]+ / {split($1, a, "@LIBSVMBIND_"); if ($2 != a[2] ".0") print $1, $2}' "$symfile")
+	nsym=$(grep -c '^ [a-z_0-9]*@LIBSVMBIND_' "$symfile")
+	nexp=$(nm -D --defined-only "$X/libsvmbind1/$lib" | awk '$2 == "T"' | wc -l)
+	if [ ${#miss[@]} -eq 0 ] && [ -z "$wrong" ] && [ "$nsym" = "$nexp" ]; then
+		ok "libsvmbind1's symbols file: $nsym functions, each at its node's version (${nodes[*]})"
+	else
+		fail "libsvmbind1's symbols file: nodes missing: ${miss[*]:-none}; wrong minimum: ${wrong:-none}; $nsym functions listed, $nexp exported"
+	fi
 	verdefs=$(readelf -V "$X/libsvmbind1/$lib")
 	miss=()
 	for n in "${nodes[@]}"; do grep -q "Name: $n\$" <<<"$verdefs" || miss+=("$n"); done
@@ -182,8 +189,8 @@ depends=$(dpkg-deb -f "$(deb libsvmbind1)" Depends)
 needed=$(readelf -d "$X/libsvmbind1/$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 for dep in "libnl-3-200 libnl-3.so.200" "libsystemd0 libsystemd.so.0"; do
 	pkg=${dep% *} so=${dep#* }
-	if [[ ", $depends," == *", $pkg "* ]] && [[ " $needed" == *" $so "* ]]; then
-		ok "libsvmbind1 links $so and depends on $pkg ($(grep -o "$pkg ([^)]*)" <<<"$depends"))"
+	if grep -Eq "(^|, )$pkg( \(|,|$)" <<<"$depends" && [[ " $needed" == *" $so "* ]]; then
+		ok "libsvmbind1 links $so and depends on $pkg"
 	else
 		fail "libsvmbind1: $so linked: $([[ " $needed" == *" $so "* ]] && echo yes || echo no); Depends: $depends"
 	fi

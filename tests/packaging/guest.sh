@@ -43,6 +43,7 @@ unset LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH LIBRARY_PATH CPATH C_INC
 failures=()
 npass=0
 ok() { npass=$((npass + 1)); echo "ok:   $*"; }
+section() { echo "== $* (at ${SECONDS}s)"; }
 fail() { failures+=("$*"); echo "FAIL: $*"; }
 WORK=$(mktemp -d /tmp/svmbind-pkg.XXXXXX)
 LOGS=$WORK/logs
@@ -77,7 +78,7 @@ for p in "${PKGS[@]}"; do
 done
 
 # ---------------------------------------------------------------- 1. clean root
-echo "== 1. a root without libsvmbind"
+section "1. a root without libsvmbind"
 installed=$(dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' "${PKGS[@]}" 2>/dev/null | grep ' installed$')
 if [ -z "$installed" ] && ! pkg-config --exists libsvmbind && ! ldconfig -p | grep -q 'libsvmbind\.so' &&
    ! command -v svmbind-probe >/dev/null; then
@@ -88,7 +89,7 @@ else
 fi
 
 # ---------------------------------------------------------------- 2. install
-echo "== 2. dpkg -i ${PKGS[*]} $version"
+section "2. dpkg -i ${PKGS[*]} $version"
 if [ ${#debs[@]} -ne ${#PKGS[@]} ]; then
 	fail "$DEBS lacks one of ${PKGS[*]} at version '$version'"
 	finish
@@ -110,15 +111,17 @@ done
 loads_packaged() {
 	local where
 	where=$(ldd "$1" 2>/dev/null | awk '/libsvmbind\.so/ {print $3}')
-	if [ "$where" = "$libdir/libsvmbind.so.1" ] && dpkg -S "$where" 2>/dev/null | grep -q '^libsvmbind1:'; then
-		ok "$(basename "$1") loads $where (package libsvmbind1)"
+	# (/lib is /usr/lib on Debian 12: compare the files, not the spellings)
+	if [ -n "$where" ] && [ "$(readlink -f "$where")" = "$(readlink -f "$libdir/libsvmbind.so.1")" ] &&
+	   dpkg -S "$libdir/libsvmbind.so.1" 2>/dev/null | grep -q '^libsvmbind1:'; then
+		ok "$(basename "$1") loads $where = libsvmbind1's $libdir/libsvmbind.so.1"
 	else
 		fail "$(basename "$1") loads libsvmbind from '${where:-nowhere}', not libsvmbind1's $libdir/libsvmbind.so.1"
 	fi
 }
 
 # ---------------------------------------------------------------- 3. pkg-config
-echo "== 3. pkg-config consumer"
+section "3. pkg-config consumer"
 mkdir -p "$WORK/pc"
 cp "$REPO/tests/consumers/consumer.c" "$WORK/pc/"
 modv=$(pkg-config --modversion libsvmbind 2>&1)
@@ -128,6 +131,9 @@ pcdir=$(pkg-config --variable=pcfiledir libsvmbind 2>/dev/null)
 if [ "$pcdir" = "$libdir/pkgconfig" ]; then ok "libsvmbind.pc found in $pcdir"
 else fail "libsvmbind.pc found in '$pcdir', want $libdir/pkgconfig"; fi
 flags=$(pkg-config --cflags --libs libsvmbind)
+# Installed in the system directories: nothing but the library itself.
+if [ "$(echo $flags)" = -lsvmbind ]; then ok "pkg-config --cflags --libs libsvmbind: $flags (no system -I/-L)"
+else fail "pkg-config --cflags --libs libsvmbind: '$flags', want '-lsvmbind' (system directories spelt absolutely)"; fi
 # shellcheck disable=SC2086  # flags are words
 if run "pkg-config build" cc -std=c11 -Wall -Wextra -Werror -o "$WORK/pc/consumer" "$WORK/pc/consumer.c" $flags; then
 	ok "cc -std=c11 consumer.c $flags"
@@ -139,7 +145,7 @@ else
 fi
 
 # ---------------------------------------------------------------- 4. CMake
-echo "== 4. CMake consumer: find_package(svmbind) with no hint"
+section "4. CMake consumer: find_package(svmbind) with no hint"
 mkdir -p "$WORK/cmake-src"
 cp "$REPO/tests/consumers/cmake/CMakeLists.txt" "$REPO/tests/consumers/consumer.c" \
 	"$REPO/tests/consumers/consumer_cxx.cpp" "$WORK/cmake-src/"
@@ -161,21 +167,24 @@ else
 fi
 
 # ---------------------------------------------------------------- 5. symbols
-echo "== 5. the symbols file: a symbol of node X.Y needs libsvmbind1 (>= X.Y.0)"
+section "5. the symbols file: a symbol of node X.Y needs libsvmbind1 (>= X.Y.0)"
 mkdir -p "$WORK/shlibs/debian"
 printf 'Source: consumer\n\nPackage: consumer\nArchitecture: any\n' >"$WORK/shlibs/debian/control"
 headers=$(cd /usr/include && ls svmbind/*.h)
 # The first symbol of each node: "NODE SYMBOL".
-mapfile -t firsts < <(awk '/^LIBSVMBIND_[0-9]+\.[0-9]+ *\{/ {node=$1; want=1; next}
+# (no process substitution: the guest has no /dev/fd)
+firsts_txt=$(awk '/^LIBSVMBIND_[0-9]+\.[0-9]+ *\{/ {node=$1; want=1; next}
 	want && /^[[:space:]]+[a-z_0-9]+;/ {gsub(/[[:space:];]/, ""); print node, $0; want=0}' \
 	"$REPO/lib/libsvmbind.map")
+mapfile -t firsts <<<"$firsts_txt"
+[ -n "$firsts_txt" ] || firsts=()
 [ ${#firsts[@]} -gt 0 ] || fail "no version node read from lib/libsvmbind.map"
 for f in "${firsts[@]}"; do
 	node=${f% *} sym=${f#* }
 	want="libsvmbind1 (>= ${node#LIBSVMBIND_}.0)"
 	src=$WORK/shlibs/use_$sym.c
 	{ for h in $headers; do echo "#include <$h>"; done
-	  echo "int main(void) { return (void *)$sym == (void *)0; }"; } >"$src"
+	  echo "int main(void) { void *volatile p = (void *)$sym; return p == (void *)0; }"; } >"$src"
 	if ! run "build use_$sym" cc -o "$WORK/shlibs/use_$sym" "$src" $flags; then
 		fail "a program that uses $sym ($node) does not build"
 		continue
@@ -187,7 +196,7 @@ for f in "${firsts[@]}"; do
 done
 
 # ---------------------------------------------------------------- 6. svmbind-probe
-echo "== 6. svmbind-probe from svmbind-tools"
+section "6. svmbind-probe from svmbind-tools"
 probe=$(command -v svmbind-probe)
 if [ "$probe" = /usr/bin/svmbind-probe ] && dpkg -S "$probe" 2>/dev/null | grep -q '^svmbind-tools:'; then
 	ok "svmbind-probe is /usr/bin/svmbind-probe of svmbind-tools"
@@ -219,18 +228,22 @@ assert d["version"] == sys.argv[2], d["version"]; assert d["device"]["dialect"] 
 else
 	fail "svmbind-probe is '${probe:-not on PATH}', not svmbind-tools' /usr/bin/svmbind-probe"
 fi
-for page in "1 svmbind-probe" "3 svm_bind_pid" "3 svmbind_ctx_new"; do
-	# shellcheck disable=SC2086  # section and name
-	where=$(man -w $page 2>/dev/null)
-	case $where in
-	/usr/share/man/man${page% *}/${page#* }.${page% *}.gz) ok "man ${page% *} ${page#* }: $where" ;;
-	*) fail "man -w $page: '${where:-not found}'" ;;
-	esac
+# The function pages are links (.so) to their group's page: man -w names the target.
+for page in "1 svmbind-probe svmbind-tools" "3 svm_bind_pid libsvmbind-dev" "3 svmbind_ctx_new libsvmbind-dev"; do
+	read -r sec name owner <<<"$page"
+	where=$(man -w "$sec" "$name" 2>/dev/null)
+	if [[ $where == /usr/share/man/man$sec/*.$sec.gz ]] && dpkg -S "$where" 2>/dev/null | grep -q "^$owner:"; then
+		ok "man $sec $name: $where ($owner)"
+	else
+		fail "man $sec $name: '${where:-not found}', not a page of $owner"
+	fi
 done
 
 # ---------------------------------------------------------------- 7. purge
-echo "== 7. dpkg --purge"
-mapfile -t files < <(dpkg -L "${PKGS[@]}" 2>/dev/null | grep -E "^(/usr/include/svmbind|$libdir/(libsvmbind|cmake/svmbind|pkgconfig/libsvmbind)|/usr/bin/svmbind|/usr/share/man/man[13]/svm)")
+section "7. dpkg --purge"
+files_txt=$(dpkg -L "${PKGS[@]}" 2>/dev/null |
+	grep -E "^(/usr/include/svmbind|$libdir/(libsvmbind|cmake/svmbind|pkgconfig/libsvmbind)|/usr/bin/svmbind|/usr/share/man/man[13]/svm)")
+mapfile -t files <<<"$files_txt"
 if run "dpkg --purge" dpkg --purge "${PKGS[@]}"; then
 	left=()
 	for f in "${files[@]}"; do [ -e "$f" ] || [ -L "$f" ] && left+=("$f"); done
