@@ -5,29 +5,28 @@
 # as a Debian user gets them:
 #   1. debian/changelog and the symbols file agree with CMakeLists.txt's
 #      version and lib/libsvmbind.map's nodes (versions.sh);
-#   2. the build dependencies of debian/control are installed (apt-get
-#      build-dep on the exported tree when some are missing, as root), and
-#      lintian;
-#   3. the tracked sources (git ls-files, as they are in the working tree)
-#      are copied to BUILD-DIR/deb/src and built there with
-#      `dpkg-buildpackage -b -us -uc`, tests off (DEB_BUILD_OPTIONS=nocheck):
-#      every artifact lands in BUILD-DIR/deb/;
-#   4. the three packages hold what they should: libsvmbind1 the library in
+#   2. the tracked sources (git ls-files, as they are in the working tree)
+#      are copied to BUILD-DIR/deb/src;
+#   3. the build dependencies of debian/control are installed (apt-get
+#      build-dep on that copy when some are missing, as root), and lintian;
+#   4. dpkg-buildpackage -b -us -uc builds the packages there, tests off
+#      (DEB_BUILD_OPTIONS=nocheck): every artifact lands in BUILD-DIR/deb/;
+#   5. the three packages hold what they should: libsvmbind1 the library in
 #      the multiarch libdir with its symbols file and real dependencies on
 #      libnl-3 and libsystemd (linked, not vendored); libsvmbind-dev the
 #      headers, the .so link, libsvmbind.pc, the CMake package and a section 3
 #      man page for each exported function; svmbind-tools svmbind-probe and
 #      its man page;
-#   5. lintian --fail-on error,warning on the .changes (the three packages
+#   6. lintian --fail-on error,warning on the .changes (the three packages
 #      and their debug symbols): no error, no warning;
-#   6. in the VM on Debian 12's kernel (tests/vm/vm.sh, the host's root under
+#   7. in the VM on Debian 12's kernel (tests/vm/vm.sh, the host's root under
 #      a throwaway overlay): guest.sh installs the packages with dpkg, builds
 #      consumers against the -dev package alone (pkg-config, find_package),
 #      checks the symbols file's minimum versions, runs svmbind-probe from
 #      the package, and purges them.
 #
 # usage: tests/packaging/check.sh BUILD-DIR
-# Environment: SVMBIND_SKIP_VM=1 stops after 5 and exits 77 (incomplete);
+# Environment: SVMBIND_SKIP_VM=1 stops after 6 and exits 77 (incomplete);
 #   JOBS (default nproc) for the package build.
 # Exit 0 when every check passed, 1 when one failed, 2 on usage, 77 when the
 # VM part was skipped.
@@ -78,8 +77,8 @@ version=$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' "$REPO/debian/changelog")
 pver=${version#*:}
 pver=${pver%-*}
 
-# ---------------------------------------------------------------- 3. export (before 2: build-dep reads it)
-echo "== 3. the tracked sources into ${SRC#"$REPO"/}"
+# ---------------------------------------------------------------- 2. export
+echo "== 2. the tracked sources into ${SRC#"$REPO"/}"
 rm -rf "$OUT"
 mkdir -p "$SRC"
 if ! git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
@@ -97,8 +96,8 @@ else
 fi
 [ -f "$SRC/debian/control" ] || { fail "debian/control is not tracked (git add debian/)"; finish; }
 
-# ---------------------------------------------------------------- 2. build dependencies
-echo "== 2. build dependencies"
+# ---------------------------------------------------------------- 3. build dependencies
+echo "== 3. build dependencies"
 if ! command -v dpkg-checkbuilddeps >/dev/null; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null
 fi
