@@ -238,6 +238,13 @@ vm_pasid_tier() {
 		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
 }
 
+# Debian packages (debian/): built out of the tree in $BUILD/deb, lintian with
+# no warning, installed with dpkg in the VM's throwaway root; consumers against
+# the -dev package alone (pkg-config, find_package), svmbind-probe from the
+# package on Debian's kernel. Fails first, and says what to change, when
+# debian/changelog or the symbols file lag CMakeLists.txt or the version map.
+packaging_tier() { tests/packaging/check.sh "$BUILD"; }
+
 # The broker's Check suite on the provider, and its parser's fuzz target (bounded).
 broker_tier() {
 	skip_vm && return 77
@@ -350,6 +357,8 @@ test_all() {
 	step "consumers: install, pkg-config, find_package, each header alone (C11, C++17), man pages" \
 		tests/consumers/check.sh "$BUILD"
 	step "ABI: abidiff against abi/*.abi, version node = project version" abi/check.sh "$BUILD"
+	step "Debian packages: versions agree, build, lintian clean, installed in the VM, consumers, svmbind-probe" \
+		packaging_tier
 	step "docs: every C snippet of README.md and docs/ compiles (run in the VM below)" snippets_build
 	step "32-bit build: 64-bit off_t (mmap64), the snippets linked against it" m32_build
 	step "host tier: pure logic on fixture bytes (CTest)" host_tier "$BUILD"

@@ -927,7 +927,7 @@ struct svmbind_dev_probe {
 	int iommu_group;		/**< group number, or the negative reason (-SVMBIND_ERR_NO_IOMMU_GROUP) */
 	int group_viable;		/**< no member is on a kernel-DMA driver (from sysfs; the reason of iommu_group when that is negative) */
 	unsigned int nr_offenders;	/**< members that make the group not viable */
-	char offenders[256];		/**< "0000:03:00.1 (e1000e), ..." (truncated with "...") */
+	char offenders[256];		/**< as in "0000:03:00.1 (e1000e), ..." (truncated with "...") */
 	int ats;			/**< ATS extended capability present */
 	int pri;			/**< PRI extended capability present */
 	int pasid;			/**< PASID extended capability present */
