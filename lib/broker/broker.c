@@ -671,11 +671,6 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	pid = svmbind__pidfd_pid(c->pidfd);
 	if (pid == -ESRCH)
 		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PEER_GONE);
-	if (pid < 0) {
-		pr_info("broker: pid %d passed an fd with HELLO that is not a pidfd: refused",
-			(int)c->cred_pid);
-		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_IDENTITY);
-	}
 	if (pid != c->cred_pid) {
 		char what[128];
 
