@@ -114,6 +114,7 @@ vm_tier() {
 		-c "$b/tools/svmbind-probe $c" \
 		-c "tests/docs/snippets.sh run $b/snippets $c" \
 		-c "tests/docs/snippets.sh run $BUILD-m32/snippets $c" \
+		-c "$BUILD-m32/policy_sizes" \
 		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		-c "$b/bench/bench_bind $c 2000 | tee \$SVMBIND_VM_OUT/bench.txt" \
 		-c "bench/syscalls.sh $b $c $C_GROUP | tee -a \$SVMBIND_VM_OUT/bench.txt" \
@@ -172,6 +173,10 @@ m32_build() {
 	grep -w 'mmap64' <<<"$syms" >/dev/null || { echo "mmap is not mmap64"; return 1; }
 	! grep -w 'mmap' <<<"$syms" >/dev/null || { echo "a 32-bit off_t mmap is used"; return 1; }
 	echo "32-bit libsvmbind maps regions with $(grep -w mmap64 <<<"$syms" | awk '{print $2}')"
+	# The broker policy's list sizes where size_t is 32 bits (run in the VM: the
+	# host may not run 32-bit programs).
+	cc -m32 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I"$BUILD-m32/include" -Ilib/broker \
+		tests/broker/policy_sizes.c lib/broker/policy.c -o "$BUILD-m32/policy_sizes" || return 1
 	tests/docs/snippets.sh build "$BUILD-m32" "$BUILD-m32/snippets" -m32
 }
 
