@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,14 +323,24 @@ int raw_expect_error_eof(int fd, int code, int ms)
 
 pid_t bt_fork(void)
 {
-	pid_t pid = fork();
+	sigset_t block, old;
+	pid_t pid;
 
+	/* Not Check's handlers in the child: its SIGTERM handler kills the whole
+	 * process group, the test included. Blocked across fork() so that a
+	 * SIGTERM sent before the child resets them waits for the defaults. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	pid = fork();
 	if (pid == 0) {
-		/* not Check's handlers: its SIGTERM handler kills the whole process group */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGALRM, SIG_DFL);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }
 
