@@ -539,7 +539,8 @@ SVMBIND_API int svmbind_client_bind_kind(const struct svmbind_client *client);
  * @param len  bytes (page-aligned, not 0).
  * @param flags  SVMBIND_DMA_READ and/or SVMBIND_DMA_WRITE; 0 means both.
  * @return 0, or -EINVAL (bad arguments), -SVMBIND_ERR_FORKED,
- *   -SVMBIND_BROKER_ERR_VERSION (the broker predates sharing),
+ *   -SVMBIND_BROKER_ERR_VERSION (the broker predates sharing), -EOPNOTSUPP
+ *   (the broker makes the seed's bind, #SVMBIND_BIND_SEED: it takes no memory),
  *   -SVMBIND_BROKER_ERR_SHARE_LIMIT, -SVMBIND_SPACE_ERR_NOT_MEMFD,
  *   -SVMBIND_SPACE_ERR_SEALS, -SVMBIND_SPACE_ERR_BEYOND_FILE,
  *   -SVMBIND_SPACE_ERR_OVERLAP, -SVMBIND_SPACE_ERR_IOVA_RANGE,

@@ -1020,7 +1020,13 @@ static void on_share(struct svmbind_broker *b, struct conn *c, const struct sbw_
 			send_error(b, c, m->seq, ret, false);
 		return;
 	}
-	ret = sb_share_add(&c->share, fd, m, b->max_shared, c->pid);	/* takes fd */
+	if (!b->spaces) {	/* the seed's bind reaches everything: nothing to hold on to */
+		close(fd);
+		pr_info("broker: pid %d shares memory, but this broker binds whole address spaces "
+			"(the seed's bind): refused", (int)c->pid);
+		return send_error(b, c, m->seq, -EOPNOTSUPP, false);
+	}
+		ret = sb_share_add(&c->share, fd, m, b->max_shared, c->pid);	/* takes fd */
 	if (ret)
 		return send_error(b, c, m->seq, ret, false);
 	r.u.share_ok.addr = m->u.share.addr;
