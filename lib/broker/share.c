@@ -32,10 +32,25 @@ struct sb_share {
 	struct svmbind_space *space;	/* NULL until BIND */
 };
 
+/*
+ * PASID spaces where the kernel has no seed bind, the device is on iommufd,
+ * and the probe does not rule them out: an IOMMU without PASIDs, a device
+ * without the capability. Unknown (config space needs CAP_SYS_ADMIN) is tried
+ * at BIND; svmbind_space_new() has the last word.
+ */
 bool sb_share_spaces(struct svmbind_device *dev)
 {
-	return svmbind_device_dialect(dev) == SVMBIND_DIALECT_NONE &&
-	       svmbind_ctx_backend(svmbind_device_ctx(dev)) == SVMBIND_BACKEND_IOMMUFD;
+	struct svmbind_dev_probe p = { .sz = sizeof(p) };
+
+	if (svmbind_device_dialect(dev) != SVMBIND_DIALECT_NONE ||
+	    svmbind_ctx_backend(svmbind_device_ctx(dev)) != SVMBIND_BACKEND_IOMMUFD ||
+	    svmbind_probe_device(svmbind_device_name(dev), dev, &p, 0))
+		return false;
+	if (p.pasid_space == 1 || (p.iommu_pasid_log2 > 0 && p.pasid < 0))
+		return true;
+	pr_info("broker: %s: no seed bind in this kernel, and no PASID spaces either (%s): every "
+		"BIND will be refused", svmbind_device_name(dev), svmbind_strerror(p.pasid_space));
+	return false;
 }
 
 static uint64_t page_size(void)
