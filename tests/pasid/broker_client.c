@@ -71,6 +71,16 @@ static int64_t b_do(struct svmbind_client **cl, const struct bop *o, const char 
 		close(fds[0]);
 		close(fds[1]);
 		return ret;
+	case BOP_SHARE_MEMFD:
+		fds[0] = memfd_create("b", MFD_CLOEXEC | (unsigned int)o->b);
+		if (fds[0] < 0 || ftruncate(fds[0], (off_t)o->a))
+			return -errno;
+		p = mmap(NULL, o->a, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		ret = svmbind_client_share(*cl, fds[0], 0, o->c ? (void *)(uintptr_t)o->c : p, o->a, 0);
+		close(fds[0]);
+		return ret ? ret : (int64_t)(uintptr_t)p;
 	case BOP_REVOKED:
 		ret = svmbind_client_check(*cl, 5000, &reason);
 		return ret == 1 ? (int64_t)reason : ret ? ret : -ETIMEDOUT;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <svmbind/broker.h>
@@ -315,6 +316,34 @@ START_TEST(fd_that_is_not_a_memfd_is_refused)
 }
 END_TEST
 
+START_TEST(overlapping_region_is_refused)
+{
+	struct bclient b;
+	uint64_t p;
+
+	start(1, 0, 0);
+	bound_client(&b);
+	p = alloc(&b, 2 * PG);
+	ck_assert_int_eq(bc_op(&b, BOP_SHARE_MEMFD, PG, MFD_ALLOW_SEALING, p + PG),
+			 -SVMBIND_SPACE_ERR_OVERLAP);
+	ck_assert_int_gt(bc_op(&b, BOP_SHARE_MEMFD, PG, MFD_ALLOW_SEALING, 0), 0);	/* elsewhere: fine */
+	bc_stop(&b);
+	finish();
+}
+END_TEST
+
+START_TEST(memfd_that_cannot_be_sealed_is_refused)
+{
+	struct bclient b;
+
+	start(1, 0, 0);
+	bound_client(&b);
+	ck_assert_int_eq(bc_op(&b, BOP_SHARE_MEMFD, PG, 0, 0), -SVMBIND_SPACE_ERR_SEALS);
+	bc_stop(&b);
+	finish();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("broker_space");
@@ -349,6 +378,8 @@ int main(void)
 	tcase_add_test(tc, owner_revoke_frees_the_space_and_tells_the_client);
 	tcase_add_test(tc, shared_bytes_beyond_the_limit_are_refused);
 	tcase_add_test(tc, fd_that_is_not_a_memfd_is_refused);
+	tcase_add_test(tc, overlapping_region_is_refused);
+	tcase_add_test(tc, memfd_that_cannot_be_sealed_is_refused);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
