@@ -160,6 +160,17 @@ static int on_request(void *arg, const struct svmbind_broker_req *req, void *rep
 	return ret;
 }
 
+/* Will the broker make PASID spaces (its own test: the probe does not rule them out)? */
+static bool pasid_spaces(const char *bdf)
+{
+	struct svmbind_dev_probe p = { .sz = sizeof(p) };
+
+	if (svmbind_ctx_backend(svmbind_device_ctx(dev)) != SVMBIND_BACKEND_IOMMUFD ||
+	    svmbind_probe_device(bdf, dev, &p, 0))
+		return false;
+	return p.pasid_space == 1 || (p.iommu_pasid_log2 > 0 && p.pasid < 0);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ab_owner --device BDF (--socket PATH [--mode OCTAL] | --systemd)\n"
@@ -225,7 +236,7 @@ int main(int argc, char **argv)
 		       svm_dma_has_pri(svmdma) ? ", PRI" : ", no PRI");
 	if (svmdma && svm_dma_has_pri(svmdma))
 		bo.flags |= SVMBIND_BROKER_SPACE_ON_DEMAND;	/* PASID spaces: pages placed as the device asks */
-	if (dialect == SVMBIND_DIALECT_NONE && svmbind_ctx_backend(ctx) == SVMBIND_BACKEND_IOMMUFD)
+	if (dialect == SVMBIND_DIALECT_NONE && pasid_spaces(bdf))
 		printf("A: %s: this kernel has no SVM bind (VFIO_DEVICE_BIND_TASK answers ENOTTY). A client's\n"
 		       "   bond is a PASID space instead: only the memory it shares, at its own addresses%s.\n",
 		       bdf, bo.flags & SVMBIND_BROKER_SPACE_ON_DEMAND ? ", placed on demand" : ", pinned");

@@ -18,6 +18,8 @@ struct bop {
 	uint64_t a, b, c;
 };
 
+static int kept_fd = -1;	/* B's last BOP_SHARE_MEMFD memfd */
+
 static int64_t b_copy(struct svmbind_client *cl, uint64_t src, uint64_t dst, uint64_t len)
 {
 	struct bc_work w = { .src = src, .dst = dst, .len = (uint32_t)len };
@@ -79,8 +81,12 @@ static int64_t b_do(struct svmbind_client **cl, const struct bop *o, const char 
 		if (p == MAP_FAILED)
 			return -errno;
 		ret = svmbind_client_share(*cl, fds[0], 0, o->c ? (void *)(uintptr_t)o->c : p, o->a, 0);
-		close(fds[0]);
+		if (kept_fd >= 0)
+			close(kept_fd);
+		kept_fd = fds[0];	/* for BOP_TRUNCATE */
 		return ret ? ret : (int64_t)(uintptr_t)p;
+	case BOP_TRUNCATE:
+		return ftruncate(kept_fd, (off_t)o->a) ? -errno : 0;
 	case BOP_REVOKED:
 		ret = svmbind_client_check(*cl, 5000, &reason);
 		return ret == 1 ? (int64_t)reason : ret ? ret : -ETIMEDOUT;

@@ -38,6 +38,7 @@ enum {
 	BOP_SHARE_PIPE,		/* svmbind_client_share() of a pipe at a, b bytes: 0 or code */
 	BOP_SHARE_MEMFD,	/* a memfd of a bytes made with memfd_create() flags b, mapped,
 				 * svmbind_client_share()d as at c (0: where mapped): the address or code */
+	BOP_TRUNCATE,		/* ftruncate() of the last BOP_SHARE_MEMFD memfd to a bytes: 0 or -errno */
 	BOP_REVOKED,		/* svmbind_client_check(5 s): the revoke reason, or code */
 	BOP_EXIT,
 };

@@ -344,6 +344,20 @@ START_TEST(memfd_that_cannot_be_sealed_is_refused)
 }
 END_TEST
 
+START_TEST(shared_memfd_cannot_shrink_under_the_device)
+{
+	struct bclient b;
+
+	start(1, 0, 0);
+	bound_client(&b);
+	ck_assert_int_gt(bc_op(&b, BOP_SHARE_MEMFD, 2 * PG, MFD_ALLOW_SEALING, 0), 0);
+	ck_assert_int_eq(bc_op(&b, BOP_TRUNCATE, PG, 0, 0), -EPERM);	/* sealed F_SEAL_SHRINK at SHARE */
+	ck_assert_int_eq(bc_op(&b, BOP_TRUNCATE, 4 * PG, 0, 0), 0);	/* growing is harmless */
+	bc_stop(&b);
+	finish();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("broker_space");
@@ -380,6 +394,7 @@ int main(void)
 	tcase_add_test(tc, fd_that_is_not_a_memfd_is_refused);
 	tcase_add_test(tc, overlapping_region_is_refused);
 	tcase_add_test(tc, memfd_that_cannot_be_sealed_is_refused);
+	tcase_add_test(tc, shared_memfd_cannot_shrink_under_the_device);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
