@@ -746,7 +746,8 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	}
 	if (c->witness < 0)
 		pr_info("broker: pid %d: cannot watch its address space (/proc/%d/mem and maps: %s): "
-			"it will not be bound", pid, pid, strerror(-c->witness));
+			"%s", pid, pid, strerror(-c->witness), b->spaces ?	/* hook: share.c */
+			"its exec is seen through process events only" : "it will not be bound");
 	c->pid = pid;
 	c->gid = peer.gid;
 	c->version = (uint16_t)v;
