@@ -302,15 +302,18 @@ START_TEST(shared_bytes_beyond_the_limit_are_refused)
 }
 END_TEST
 
+/* Before BIND: the broker's own check at SHARE, not the space's at placing. */
 START_TEST(fd_that_is_not_a_memfd_is_refused)
 {
 	struct bclient b;
 	uint64_t anon;
 
 	start(1, 0, 0);
-	bound_client(&b);
+	bc_start(&b, SOCK);
+	ck_assert_int_eq(bc_op(&b, BOP_CONNECT, 0, 0, 0), 0);
 	anon = (uint64_t)bc_op(&b, BOP_ANON, PG, 0, 0);
 	ck_assert_int_eq(bc_op(&b, BOP_SHARE_PIPE, anon, PG, 0), -SVMBIND_SPACE_ERR_NOT_MEMFD);
+	ck_assert_int_gt(bc_op(&b, BOP_BIND, 0, 0, 0), 0);	/* and the bind holds nothing of it */
 	bc_stop(&b);
 	finish();
 }
