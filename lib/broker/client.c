@@ -311,6 +311,13 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 	m.u.hello.max_version = SBW_VERSION_MAX;
 	ret = send_msg(cl, &m, pidfd);
 	close(pidfd);
+	/* A broker that refused us at accept said why, then closed, maybe before
+	 * our HELLO went out (EPIPE): its reason still waits to be read. */
+	if (ret == -SVMBIND_BROKER_ERR_DISCONNECTED) {
+		ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
+		if (!ret)
+			ret = -SVMBIND_BROKER_ERR_DISCONNECTED;
+	}
 	if (ret)
 		goto fail;
 	ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
