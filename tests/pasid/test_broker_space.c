@@ -16,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <svmbind/broker.h>
 
 #include "broker_client.h"
 #include "space_helpers.h"
+#include "wire.h"
 
 #define SOCK "/run/svmbind-test-broker-space.sock"
 
@@ -361,6 +365,75 @@ START_TEST(shared_memfd_cannot_shrink_under_the_device)
 }
 END_TEST
 
+/* One message on a raw connection, with @fd attached (-1: none). */
+static void raw_send(int sock, const struct sbw_msg *m, int fd)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr a;
+	} cb = { 0 };
+	unsigned char buf[SBW_MAX_MSG];
+	struct iovec iov = { buf, 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int len = sbw_encode(m, buf, sizeof(buf));
+
+	ck_assert_int_gt(len, 0);
+	iov.iov_len = (size_t)len;
+	if (fd >= 0) {
+		mh.msg_control = cb.b;
+		mh.msg_controllen = sizeof(cb.b);
+		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(sock, &mh, 0), len);
+}
+
+static void raw_recv(int sock, struct sbw_msg *m, unsigned char *buf)
+{
+	size_t have = 0, need = SBW_HDR_LEN;
+	int ret;
+
+	while ((ret = sbw_parse(buf, have, m, &need)) == 0) {
+		ssize_t n = recv(sock, buf + have, need - have, 0);
+
+		ck_assert_int_gt(n, 0);
+		have += (size_t)n;
+	}
+	ck_assert_int_gt(ret, 0);
+}
+
+/* A client of protocol version 1 cannot share: it is not given an empty space. */
+START_TEST(version_1_client_hears_no_svm_bind)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = SOCK };
+	struct sbw_msg m = { .type = SBW_HELLO, .seq = 1 };
+	unsigned char buf[SBW_MAX_MSG];
+	int sock, pidfd;
+
+	start(1, 0, 0);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	m.u.hello.min_version = m.u.hello.max_version = 1;
+	raw_send(sock, &m, pidfd);
+	close(pidfd);
+	raw_recv(sock, &m, buf);
+	ck_assert_int_eq(m.type, SBW_HELLO_OK);
+	ck_assert_uint_eq(m.u.hello_ok.version, 1);
+	ck_assert_uint_eq(m.u.hello_ok.features & SBW_F_SPACES, 0);
+	m = (struct sbw_msg){ .type = SBW_BIND, .seq = 2 };
+	raw_send(sock, &m, -1);
+	raw_recv(sock, &m, buf);
+	ck_assert_int_eq(m.type, SBW_ERROR);
+	ck_assert_int_eq(m.u.error.code, -SVMBIND_ERR_NO_SVM_BIND);
+	ck_assert_uint_eq(svmbind_broker_nr_bonds(broker), 0);
+	close(sock);
+	finish();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("broker_space");
@@ -398,6 +471,7 @@ int main(void)
 	tcase_add_test(tc, overlapping_region_is_refused);
 	tcase_add_test(tc, memfd_that_cannot_be_sealed_is_refused);
 	tcase_add_test(tc, shared_memfd_cannot_shrink_under_the_device);
+	tcase_add_test(tc, version_1_client_hears_no_svm_bind);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
