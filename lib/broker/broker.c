@@ -1027,7 +1027,7 @@ static void on_share(struct svmbind_broker *b, struct conn *c, const struct sbw_
 			"(the seed's bind): refused", (int)c->pid);
 		return send_error(b, c, m->seq, -EOPNOTSUPP, false);
 	}
-		ret = sb_share_add(&c->share, fd, m, b->max_shared, c->pid);	/* takes fd */
+	ret = sb_share_add(&c->share, fd, m, b->max_shared, c->pid);	/* takes fd */
 	if (ret)
 		return send_error(b, c, m->seq, ret, false);
 	r.u.share_ok.addr = m->u.share.addr;
