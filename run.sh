@@ -234,12 +234,17 @@ ab_sva_0700_tier() {
 # The seed's flow on a stock kernel: STOCK vfio-pci on the svm-dma devices, a PASID
 # attached through iommufd to a per-client address space holding a memfd at the
 # client's addresses, page requests served in user space (include/svmbind/space.h).
-# rawcheck proves the kernel's pieces with raw ioctls; test_space the library.
+# rawcheck proves the kernel's pieces with raw ioctls; test_space the library;
+# test_broker_space the broker's bonds made of such spaces (B shares memfds, A's
+# device works at B's addresses); ab_demo the seed's A/B flow that way, by
+# service users, on the stock driver.
 vm_pasid_tier() {
 	local b=$BUILD
 	skip_vm && return 77
 	vm_to "$BUILD/vm-pasid" --kernel new --sva --driver vfio-pci \
 		-c "$b/tests/pasid/rawcheck" -c "$b/tests/pasid/test_space" \
+		-c "$b/tests/pasid/test_broker_space" \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
 		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
 }
 
@@ -384,7 +389,7 @@ test_all() {
 		vm_sva_tier
 	step "real SVA: the seed's A/B flow through the broker on the svm-dma device (PRI fault-in), run by service users from a checkout they cannot reach (0700)" \
 		ab_sva_0700_tier
-	step "stock kernel, no provider: a PASID of the svm-dma device attached through iommufd to a per-client address space (memfd at the client's addresses, page requests served in user space)" \
+	step "stock kernel, no provider: a PASID of the svm-dma device attached through iommufd to a per-client address space (memfd at the client's addresses, page requests served in user space), the broker's bonds made of it, and the A/B flow on the stock driver" \
 		vm_pasid_tier
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"

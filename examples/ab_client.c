@@ -7,6 +7,12 @@
  * malloc'ed buffer we never touched (mincore(2) says it is not resident):
  * the device's page request must fault it in.
  *
+ * Where A's kernel has no seed bind (mainline Linux) and its device is on
+ * stock vfio-pci through iommufd, our bond is a PASID space that holds only
+ * the memory we share: the buffers then come from svmbind_client_share_alloc()
+ * (a memfd mapped here, passed to A), and the "never touched" page is one of
+ * that memory that A places when the device asks for it.
+ *
  *   ab_client --socket PATH [--text STRING] [--no-ptracer] [--verbose]
  *
  * Exit: 0 done; 2 the kernel has no SVM bind (or binds only its caller);
@@ -15,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +79,18 @@ static int resident(const void *p)
 	return v & 1;
 }
 
+/* @len bytes of memory shared with A (a memfd mapped here): its PASID space holds them. */
+static int share(struct svmbind_client *cl, size_t len, char **p)
+{
+	void *addr;
+	int ret = svmbind_client_share_alloc(cl, len, &addr);
+
+	if (ret)
+		return explain("sharing memory with A", ret);
+	*p = addr;
+	return 0;
+}
+
 /* One AB_COPY; 0 when A's device reports done, else what to exit with. */
 static int copy(struct svmbind_client *cl, const char *src, char *dst, uint32_t len, struct ab_done *done)
 {
@@ -107,6 +126,7 @@ int main(int argc, char **argv)
 	char *src = NULL, *dst = NULL, *big = NULL, *fresh;
 	struct ab_done done;
 	uint32_t pasid, len;
+	bool space = false;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "s:t:vnh", lo, NULL)) != -1) {
@@ -139,10 +159,19 @@ int main(int argc, char **argv)
 	}
 	printf("B: my address space is PASID %u on A's device\n", pasid);
 
-	/* 1. two buffers B wrote (malloc'ed, mapped) */
-	src = malloc(AB_MAX_TEXT);
-	dst = calloc(1, AB_MAX_TEXT);
-	big = malloc(FRESH_LEN);	/* above the mmap threshold: its pages come on first touch */
+	/* 1. two buffers B wrote (malloc'ed, mapped; or shared with A for a PASID space) */
+	space = svmbind_client_bind_kind(cl) == SVMBIND_BIND_SPACE;
+	if (space) {
+		printf("B: A's kernel has no seed bind: my PASID reaches only the memory I share with A,\n"
+		       "   at my own addresses; my buffers come from svmbind_client_share_alloc()\n");
+		if ((ret = share(cl, AB_MAX_TEXT, &src)) || (ret = share(cl, AB_MAX_TEXT, &dst)) ||
+		    (ret = share(cl, FRESH_LEN, &big)))
+			goto out;
+	} else {
+		src = malloc(AB_MAX_TEXT);
+		dst = calloc(1, AB_MAX_TEXT);
+		big = malloc(FRESH_LEN);	/* above the mmap threshold: its pages come on first touch */
+	}
 	if (!src || !dst || !big) {
 		ret = 1;
 		goto out;
@@ -169,15 +198,18 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	printf("B: asking A to copy into %p, a page of my malloc'ed buffer that I never touched "
-	       "(not in memory)\n", (void *)fresh);
+	printf("B: asking A to copy into %p, a page of my %s buffer that I never touched "
+	       "(not in memory)\n", (void *)fresh, space ? "shared" : "malloc'ed");
 	ret = copy(cl, src, fresh, len, &done);
 	if (ret == 4)
 		fprintf(stderr, "B: %s%s\n", engine_name(done.engine), done.engine == AB_ENGINE_SVM_DMA &&
 			!done.pri ? " has no PRI: it cannot ask for a page that is not there" : "");
 	if (ret)
 		goto out;
-	if (done.engine == AB_ENGINE_SVM_DMA)
+	if (done.engine == AB_ENGINE_SVM_DMA && space)
+		printf("B: done by the svm-dma device after %u page request(s): A's fault handler placed my "
+		       "page in my PASID space\n", done.page_requests);
+	else if (done.engine == AB_ENGINE_SVM_DMA)
 		printf("B: done by the svm-dma device after %u page request(s): the IOMMU faulted my page in\n",
 		       done.page_requests);
 	else
@@ -193,9 +225,18 @@ int main(int argc, char **argv)
 	if (svmbind_client_unbind(cl) == 0)
 		printf("B: unbound PASID %u\n", pasid);
 out:
-	free(src);
-	free(dst);
-	free(big);
+	if (space) {	/* A unmaps them from my space and releases its pins */
+		if (src)
+			svmbind_client_share_free(cl, src, AB_MAX_TEXT);
+		if (dst)
+			svmbind_client_share_free(cl, dst, AB_MAX_TEXT);
+		if (big)
+			svmbind_client_share_free(cl, big, FRESH_LEN);
+	} else {
+		free(src);
+		free(dst);
+		free(big);
+	}
 	svmbind_client_close(cl);
 	return ret;
 }

@@ -15,8 +15,15 @@
 #     device with PRI: A drives its DMA itself, the IOMMU translates it through
 #     B's page tables, and the untouched page comes in by the device's page
 #     request. Elsewhere (edu) the provider's DMA is emulated.
-#   on stock vfio-pci (--driver vfio-pci): the same programs say why they
-#     cannot bind.
+#   on stock vfio-pci (--driver vfio-pci): no kernel has the seed's bind, and
+#     the same programs say why they cannot bind; except in the real-SVA VM
+#     on the newest kernel (iommufd, the svm-dma device with PASID and PRI),
+#     where B's bond is a PASID space instead: B shares memfd buffers with A
+#     (svmbind_client_share_alloc()), A's device copies between them at B's
+#     own addresses with B's PASID, and the untouched page is placed by A's
+#     fault handler when the device asks for it. Both B1 (A's user) and B2
+#     (another user) are served without any ptrace right: B hands its memory
+#     over itself. No pinned page is left at the end.
 #
 # A and B run as other users, who may not be able to reach the checkout (a
 # clone under /root, mode 0700): the programs and libsvmbind.so.1 are staged
@@ -140,6 +147,28 @@ for n in /sys/bus/pci/devices/"$DEV"/vfio-dev/vfio*; do [ -e "$n" ] && nodes+=("
 [ ${#nodes[@]} -gt 1 ] && [ -c /dev/iommu ] && nodes+=(/dev/iommu)
 chown "$SVC:$SVC" "${nodes[@]}"
 ls -l "${nodes[@]}"
+
+pinned_kb() {	# VmPin of the running A
+	awk '/^VmPin:/ {print $2}' "/proc/$apid/status" 2>/dev/null || echo "?"
+}
+if [ "$DRIVER" = vfio-pci ] && [ "${SVMBIND_VM_SVA:-0}" = 1 ] && [ -c /dev/iommu ]; then
+	say "stock vfio-pci, no seed bind: B's bond is a PASID space of the memory it shares (iommufd)"
+	start_owner --inh-caps=-all
+	grep -E '^(Uid|CapEff)' "/proc/$apid/status" | tr '\t' ' '
+	client "$SVC" --text "hello from B1, through a PASID space of my shared memory"
+	rc=$?
+	expect "$rc" 0 "B1 served: A's device copied between B1's shared buffers at B1's addresses, and into a page A placed on request" "B1 exited $rc"
+	client "$OTHER" --text "hello from B2, another user, no ptrace right needed"
+	rc=$?
+	expect "$rc" 0 "B2 (another user) served the same way: it handed its memory over itself" "B2 exited $rc"
+	sleep 0.5
+	n=$(pinned_kb)
+	expect "$n" 0 "A holds no pinned page once the clients are gone (VmPin $n kB)" "A still pins $n kB"
+	stop_owner
+	[ "$fails" = 0 ] && echo "ab_demo: PASS: the seed's flow through PASID spaces on stock vfio-pci, $kind $DEV" ||
+		echo "ab_demo: FAIL ($fails)"
+	exit $((fails > 0))
+fi
 
 if [ "$DRIVER" = vfio-pci ]; then
 	say "stock vfio-pci: the same programs, no SVM bind in this kernel (a refusal, on purpose)"

@@ -18,6 +18,12 @@
  *     provider's emulated PASID-tagged DMA (tests/lab/svmref_uapi.h,
  *     test-only).
  * The PASID is always the verified bond's, never a number from B's message.
+ *
+ * On a kernel without the seed's bind (every mainline kernel) with the device
+ * on stock vfio-pci through iommufd, B's bond is a PASID space that holds only
+ * the memory B shared (svmbind_client_share_alloc()), at B's own addresses;
+ * with PRI its pages are placed on demand, as the device asks for them, by
+ * this program's fault handler (svmbind_space_dispatch() while it waits).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +34,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include <svmbind/broker.h>
+#include <svmbind/space.h>
 #include <svmbind/svmbind.h>
 
 #include "ab_proto.h"
@@ -91,13 +100,27 @@ static int provider_copy(const struct svmbind_broker_req *req, const struct ab_w
 	return 0;
 }
 
+/* While the device waits: answer the page requests of B's PASID space. */
+static void serve_faults(void *arg)
+{
+	struct svmbind_space *space = arg;
+	struct pollfd p = { .fd = svmbind_space_fault_fd(space), .events = POLLIN };
+
+	if (p.fd >= 0 && poll(&p, 1, 1) > 0)
+		svmbind_space_dispatch(space, NULL, NULL);	/* B's regions only; the rest refused */
+}
+
 /* The real device: A's own doorbell, B's PASID, B's virtual addresses. */
 static int svm_dma_work(const struct svmbind_broker_req *req, const struct ab_work *w, struct ab_done *done)
 {
+	struct svmbind_space *space = NULL;
 	struct svm_dma_result res;
 	int ret;
 
-	ret = svm_dma_copy(svmdma, req->pasid, w->src, w->dst, w->len, true, &res);
+	if (svmbind_broker_space(broker, req->pasid, &space))
+		space = NULL;	/* the seed's bind: the kernel serves the page requests */
+	ret = svm_dma_copy_wait(svmdma, req->pasid, w->src, w->dst, w->len, true,
+				space ? serve_faults : NULL, space, &res);
 	done->engine = AB_ENGINE_SVM_DMA;
 	done->pri = svm_dma_has_pri(svmdma);
 	done->translations = res.translations;
@@ -108,8 +131,9 @@ static int svm_dma_work(const struct svmbind_broker_req *req, const struct ab_wo
 		       (unsigned long long)res.fault, res.page_requests);
 		return ret;
 	}
-	printf("A: svm-dma copied %u bytes through PASID %u: %u ATS translation(s), %u page request(s)\n",
-	       w->len, req->pasid, res.translations, res.page_requests);
+	printf("A: svm-dma copied %u bytes through PASID %u: %u ATS translation(s), %u page request(s)%s\n",
+	       w->len, req->pasid, res.translations, res.page_requests,
+	       space && res.page_requests ? ", served by A's fault handler from B's shared memory" : "");
 	return 0;
 }
 
@@ -134,6 +158,17 @@ static int on_request(void *arg, const struct svmbind_broker_req *req, void *rep
 	if (!ret)
 		list_bonds();
 	return ret;
+}
+
+/* Will the broker make PASID spaces (its own test: the probe does not rule them out)? */
+static bool pasid_spaces(const char *bdf)
+{
+	struct svmbind_dev_probe p = { .sz = sizeof(p) };
+
+	if (svmbind_ctx_backend(svmbind_device_ctx(dev)) != SVMBIND_BACKEND_IOMMUFD ||
+	    svmbind_probe_device(bdf, dev, &p, 0))
+		return false;
+	return p.pasid_space == 1 || (p.iommu_pasid_log2 > 0 && p.pasid < 0);
 }
 
 static void usage(FILE *f)
@@ -199,7 +234,13 @@ int main(int argc, char **argv)
 	if (svmdma)
 		printf("A: %s is an svm-dma device (PASID, ATS%s): A drives its DMA itself\n", bdf,
 		       svm_dma_has_pri(svmdma) ? ", PRI" : ", no PRI");
-	if (dialect == SVMBIND_DIALECT_NONE)
+	if (svmdma && svm_dma_has_pri(svmdma))
+		bo.flags |= SVMBIND_BROKER_SPACE_ON_DEMAND;	/* PASID spaces: pages placed as the device asks */
+	if (dialect == SVMBIND_DIALECT_NONE && pasid_spaces(bdf))
+		printf("A: %s: this kernel has no SVM bind (VFIO_DEVICE_BIND_TASK answers ENOTTY). A client's\n"
+		       "   bond is a PASID space instead: only the memory it shares, at its own addresses%s.\n",
+		       bdf, bo.flags & SVMBIND_BROKER_SPACE_ON_DEMAND ? ", placed on demand" : ", pinned");
+	else if (dialect == SVMBIND_DIALECT_NONE)
 		printf("A: %s: this kernel has no SVM bind (VFIO_DEVICE_BIND_TASK answers ENOTTY: the seed's\n"
 		       "   UAPI never reached mainline Linux). I serve anyway, so that clients hear it too:\n"
 		       "   every bind will be refused with that reason.\n", bdf);

@@ -109,6 +109,12 @@ static double now(void)
 int svm_dma_copy(struct svm_dma *d, uint32_t pasid, uint64_t src, uint64_t dst, uint32_t len,
 		 bool pri, struct svm_dma_result *res)
 {
+	return svm_dma_copy_wait(d, pasid, src, dst, len, pri, NULL, NULL, res);
+}
+
+int svm_dma_copy_wait(struct svm_dma *d, uint32_t pasid, uint64_t src, uint64_t dst, uint32_t len,
+		      bool pri, void (*wait)(void *arg), void *arg, struct svm_dma_result *res)
+{
 	uint32_t xlates0 = rd(d, R_XLATES), prqs0 = rd(d, R_PRQS), st;
 	double t0;
 
@@ -126,7 +132,10 @@ int svm_dma_copy(struct svm_dma *d, uint32_t pasid, uint64_t src, uint64_t dst, 
 	while ((st = rd(d, R_STATUS)) == ST_BUSY) {	/* waiting for a page response */
 		if (now() - t0 > BUSY_LIMIT_S)
 			break;
-		usleep(50);
+		if (wait)
+			wait(arg);	/* e.g. serve the page requests the device waits for */
+		else
+			usleep(50);
 	}
 	*res = (struct svm_dma_result){
 		.status = st,

@@ -48,6 +48,13 @@ bool svm_dma_has_pri(const struct svm_dma *d);
 int svm_dma_copy(struct svm_dma *d, uint32_t pasid, uint64_t src, uint64_t dst, uint32_t len,
 		 bool pri, struct svm_dma_result *res);
 
+/*
+ * svm_dma_copy(), calling @wait(@arg) while the device is busy: the owner of a
+ * PASID space serves the device's page requests there (svmbind_space_dispatch()).
+ */
+int svm_dma_copy_wait(struct svm_dma *d, uint32_t pasid, uint64_t src, uint64_t dst, uint32_t len,
+		      bool pri, void (*wait)(void *arg), void *arg, struct svm_dma_result *res);
+
 /* The device's status code in words. */
 const char *svm_dma_status_str(uint32_t status);
 

@@ -93,6 +93,9 @@ enum svmbind_broker_error {
 	/** No usable inherited listening socket (LISTEN_FDS unset, not for us, or not a
 	 *  listening AF_UNIX stream socket). (EBADF) */
 	SVMBIND_BROKER_ERR_NO_LISTEN_FD,
+	/** The client's shared memory would pass the broker's limit
+	 *  (svmbind_broker_opts::max_shared_bytes, or 256 regions a connection). (EDQUOT) @since 1.2 */
+	SVMBIND_BROKER_ERR_SHARE_LIMIT,
 	SVMBIND_BROKER_ERR_END			/**< one past the last broker code */
 };
 
@@ -175,6 +178,10 @@ enum svmbind_broker_flags {
 	SVMBIND_BROKER_NO_PROCEVENTS = 1u << 2,
 	/** Ignore SO_PEERPIDFD even where the kernel has it (use the 6.1 scheme: tests). */
 	SVMBIND_BROKER_NO_PEERPIDFD = 1u << 3,
+	/** PASID spaces (a kernel without the seed's bind): place a client's shared
+	 *  regions page by page as the device asks for them (page requests, PRI),
+	 *  instead of pinning them all at BIND. @since 1.2 */
+	SVMBIND_BROKER_SPACE_ON_DEMAND = 1u << 4,
 };
 
 /** @brief Options for svmbind_broker_new(). Zero means the default for every field but `sz`. */
@@ -201,6 +208,9 @@ struct svmbind_broker_opts {
 	void *policy_arg;		/**< passed to @ref policy */
 	svmbind_broker_request_fn on_request;	/**< optional application-request handler */
 	void *request_arg;		/**< passed to @ref on_request */
+	/** bytes one connection may share (svmbind_client_share()); 0: no limit of the
+	 *  broker's own (pinned pages still count against its RLIMIT_MEMLOCK) @since 1.2 */
+	uint64_t max_shared_bytes;
 };
 
 /**
@@ -333,6 +343,30 @@ SVMBIND_API int svmbind_broker_bond(struct svmbind_broker *broker, size_t i,
  *         answered -EINVAL): then the bond stays listed and its client is not told.
  */
 SVMBIND_API int svmbind_broker_revoke(struct svmbind_broker *broker, uint32_t pasid);
+
+/* Forward declaration: svmbind/space.h has the calls. */
+struct svmbind_space;
+
+/**
+ * @brief The PASID space of a bond made on a kernel without the seed's bind,
+ *        for the request handler to serve the device's page requests while it
+ *        waits for the device (svmbind_space_dispatch()).
+ *
+ * Where the kernel has no seed bind (VFIO_DEVICE_BIND_TASK answers ENOTTY) and
+ * the device can have PASID spaces (svmbind/space.h), BIND gives the client a
+ * PASID whose space holds exactly the regions it shared, at its own virtual
+ * addresses. The broker serves that space's page requests in its dispatch;
+ * a handler that waits for the device inside the dispatch serves them itself.
+ * @param broker  the broker.
+ * @param pasid  the bond's PASID (svmbind_broker_req::pasid).
+ * @param[out] space  the space, valid until the bond ends (at the latest when
+ *        the handler returns, if the client goes meanwhile).
+ * @return 0, or -EINVAL (NULL), -ENOENT (no such bond), -EOPNOTSUPP (the bond
+ *         is the seed's bind of the whole address space, not a space).
+ * @since 1.2
+ */
+SVMBIND_API int svmbind_broker_space(struct svmbind_broker *broker, uint32_t pasid,
+				     struct svmbind_space **space);
 
 /* ---- client (process B) ---- */
 
@@ -471,6 +505,87 @@ SVMBIND_API int svmbind_client_request(struct svmbind_client *client, uint32_t t
  *   recvmsg(2), poll(2).
  */
 SVMBIND_API int svmbind_client_check(struct svmbind_client *client, int timeout_ms, uint32_t *reason);
+
+/** @brief What a bond of this broker gives the device (svmbind_client_bind_kind()). @since 1.2 */
+enum svmbind_bind_kind {
+	/** the seed's bind: the whole address space, pages faulted in as the CPU would */
+	SVMBIND_BIND_SEED = 1,
+	/** a PASID space: only the regions shared with svmbind_client_share() (or
+	 *  _share_alloc()), at our addresses, pinned while mapped */
+	SVMBIND_BIND_SPACE = 2,
+};
+
+/**
+ * @brief Which kind of bond the broker makes (known from its HELLO answer).
+ * @param client  the connection.
+ * @return an enum svmbind_bind_kind. Cannot fail.
+ * @since 1.2
+ */
+SVMBIND_API int svmbind_client_bind_kind(const struct svmbind_client *client);
+
+/**
+ * @brief Share @p len bytes of the file @p fd, from @p offset, mapped in this
+ *        process at @p addr, with the broker: they are what its device
+ *        reaches at @p addr through our PASID space (#SVMBIND_BIND_SPACE).
+ *
+ * The fd is passed over the socket (SCM_RIGHTS); the broker keeps its own
+ * copy and seals the file against shrinking. Regions shared before BIND are
+ * placed at BIND, later ones at once. Our own later munmap(2) or mremap(2)
+ * change nothing the device sees: unshare first.
+ * @param client  the connection.
+ * @param fd  a memfd made with MFD_ALLOW_SEALING (or a shmem or hugetlbfs file), open for writing.
+ * @param offset  where in the file the region starts (page-aligned).
+ * @param addr  where it is mapped in this process (page-aligned).
+ * @param len  bytes (page-aligned, not 0).
+ * @param flags  SVMBIND_DMA_READ and/or SVMBIND_DMA_WRITE; 0 means both.
+ * @return 0, or -EINVAL (bad arguments), -SVMBIND_ERR_FORKED,
+ *   -SVMBIND_BROKER_ERR_VERSION (the broker predates sharing), -EOPNOTSUPP
+ *   (the broker makes the seed's bind, #SVMBIND_BIND_SEED: it takes no memory),
+ *   -SVMBIND_BROKER_ERR_SHARE_LIMIT, -SVMBIND_SPACE_ERR_NOT_MEMFD,
+ *   -SVMBIND_SPACE_ERR_SEALS, -SVMBIND_SPACE_ERR_BEYOND_FILE,
+ *   -SVMBIND_SPACE_ERR_OVERLAP, -SVMBIND_SPACE_ERR_IOVA_RANGE,
+ *   -SVMBIND_ERR_MEMLOCK (bound: the broker could not pin it),
+ *   -SVMBIND_BROKER_ERR_DISCONNECTED, _TIMEOUT, _PROTOCOL, any errno of
+ *   sendmsg(2), recvmsg(2), poll(2).
+ * @since 1.2
+ */
+SVMBIND_API int svmbind_client_share(struct svmbind_client *client, int fd, uint64_t offset,
+				     void *addr, size_t len, uint32_t flags);
+
+/**
+ * @brief Allocate @p len bytes of shared memory (a memfd, mapped here
+ *        MAP_SHARED at an address we keep) and share them with the broker.
+ * @param client  the connection.
+ * @param len  bytes; rounded up to whole pages.
+ * @param[out] addr  where the memory is mapped in this process.
+ * @return 0, or what svmbind_client_share() returns, or any errno of
+ *         memfd_create(2), ftruncate(2), mmap(2).
+ * @since 1.2
+ */
+SVMBIND_API int svmbind_client_share_alloc(struct svmbind_client *client, size_t len, void **addr);
+
+/**
+ * @brief Stop sharing the region at @p addr of @p len bytes (as shared): the
+ *        broker unmaps it from our space and releases its pins.
+ * @param client  the connection.
+ * @param addr  the region's address, as shared.
+ * @param len  its length, as shared.
+ * @return 0, or -EINVAL, -SVMBIND_ERR_FORKED, -SVMBIND_SPACE_ERR_NO_REGION,
+ *   -SVMBIND_BROKER_ERR_VERSION, -SVMBIND_BROKER_ERR_DISCONNECTED, _TIMEOUT,
+ *   _PROTOCOL, any errno of sendmsg(2), recvmsg(2), poll(2).
+ * @since 1.2
+ */
+SVMBIND_API int svmbind_client_unshare(struct svmbind_client *client, void *addr, size_t len);
+
+/**
+ * @brief Unshare memory from svmbind_client_share_alloc() and unmap it.
+ * @param client  the connection.
+ * @param addr  as returned.
+ * @param len  as asked.
+ * @return 0, or what svmbind_client_unshare() returns (the memory stays mapped then).
+ * @since 1.2
+ */
+SVMBIND_API int svmbind_client_share_free(struct svmbind_client *client, void *addr, size_t len);
 
 /** @} */
 

@@ -33,7 +33,8 @@
 #define FDS_BROKER	8u		/* epoll, timer, eventfd, netlink, reserve, and slack */
 #define LISTEN_RETRY_MS	100u		/* accept failed for want of memory: try again then */
 
-enum watch_kind { W_LISTEN = 1, W_STOP, W_TIMER, W_PROCEV, W_SOCK, W_PIDFD };
+enum watch_kind { W_LISTEN = 1, W_STOP, W_TIMER, W_PROCEV, W_SOCK, W_PIDFD,
+		  W_FAULT /* a PASID space's page requests (share.c) */ };
 enum conn_state { C_NEW = 1, C_READY, C_DEAD };
 
 struct watch {
@@ -62,6 +63,9 @@ struct conn {
 	bool spent;			/* the address space that said HELLO is gone */
 	bool orphan;			/* closed, but its bond could not be unbound: still listed */
 	uint32_t pasid;
+	uint16_t version;		/* the protocol version agreed at HELLO */
+	struct sb_share *share;		/* shared regions, the PASID space (share.c); NULL: none */
+	struct watch wfault;		/* its page requests, while bound */
 	size_t bond_idx;
 	uint64_t deadline;		/* HELLO deadline, ms (C_NEW) */
 	uint64_t frame_deadline;	/* a message begun must be whole by then, ms (C_READY); 0: none */
@@ -95,6 +99,8 @@ struct svmbind_broker {
 	struct sb_procevents *pe;
 	int pe_state;			/* 1, or why not (-errno) */
 	bool peerpidfd, cap_ptrace, timer_armed;
+	bool spaces;			/* BIND makes PASID spaces: no seed bind here (share.c) */
+	uint64_t max_shared;		/* bytes a connection may share; 0: no limit */
 	atomic_bool stop;
 	struct conn *conns;
 	size_t nr_conns;
@@ -349,6 +355,16 @@ static int unbind_pasid(struct svmbind_broker *b, uint32_t pasid)
 	return ret;
 }
 
+/* Hook (share.c): free @c's PASID space (detach, unpin), its fault fd out of epoll first. */
+static void space_unbind(struct svmbind_broker *b, struct conn *c)
+{
+	int fd = sb_share_fault_fd(c->share);
+
+	if (fd >= 0)
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL);
+	sb_share_unbind(c->share);
+}
+
 /*
  * End @c's bond: unbind it while its address space lives; once that is gone
  * only forget it (the kernel released it, and the PASID may name someone
@@ -362,7 +378,9 @@ static int revoke_bond(struct svmbind_broker *b, struct conn *c, uint32_t reason
 
 	if (!c->bound)
 		return 0;
-	if (bond_is_ours(b, c)) {
+	if (sb_share_space(c->share)) {	/* hook: a PASID space; no kernel bond to look after */
+		space_unbind(b, c);
+	} else if (bond_is_ours(b, c)) {
 		ret = unbind_pasid(b, pasid);
 		if (ret) {
 			pr_warn("broker: unbinding PASID %u of pid %d: %s: the bond stays listed (revoke "
@@ -474,6 +492,8 @@ static void conn_close(struct svmbind_broker *b, struct conn *c, uint32_t reason
 		return;
 	c->closing = true;
 	orphan = revoke_bond(b, c, reason, notify) != 0;
+	sb_share_free(c->share);	/* hook (share.c): its regions' fds */
+	c->share = NULL;
 	if (c->out_len > c->out_off)	/* last words, best effort: never wait */
 		(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -726,15 +746,18 @@ static void on_hello(struct svmbind_broker *b, struct conn *c, const struct sbw_
 	}
 	if (c->witness < 0)
 		pr_info("broker: pid %d: cannot watch its address space (/proc/%d/mem and maps: %s): "
-			"it will not be bound", pid, pid, strerror(-c->witness));
+			"%s", pid, pid, strerror(-c->witness), b->spaces ?	/* hook: share.c */
+			"its exec is seen through process events only" : "it will not be bound");
 	c->pid = pid;
 	c->gid = peer.gid;
+	c->version = (uint16_t)v;
 	c->state = C_READY;
 	hash_add(b, c);
 	r.u.hello_ok.version = (uint16_t)v;
 	r.u.hello_ok.features = (b->pe_state == 1 ? SBW_F_PROCEVENTS : 0) |
 				(b->cap_ptrace ? SBW_F_CAP_SYS_PTRACE : 0) |
-				(b->peerpidfd ? SBW_F_PEERPIDFD : 0);
+				(b->peerpidfd ? SBW_F_PEERPIDFD : 0) |
+				(b->spaces && v >= SBW_VERSION_SHARE ? SBW_F_SPACES : 0);
 	r.u.hello_ok.max_data = SBW_MAX_DATA;
 	pr_debug("broker: client pid %d uid %u gid %u connected", pid, (unsigned int)c->uid,
 		 (unsigned int)c->gid);
@@ -811,6 +834,8 @@ static struct conn *pasid_holder(struct svmbind_broker *b, struct conn *c, uint3
 	return NULL;
 }
 
+static void space_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m);	/* hook */
+
 static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
 {
 	struct sbw_msg r = { .type = SBW_BIND_OK, .seq = m->seq };
@@ -831,6 +856,8 @@ static void on_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_m
 			(int)c->pid, m->u.bind.pid);
 	if (c->bound)
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_ALREADY_BOUND, false);
+	if (b->spaces)	/* hook: no seed bind in this kernel: a PASID space (share.c) */
+		return space_bind(b, c, m);
 	if (c->witness < 0)	/* bound, it could not be told from its successor: never guess */
 		return send_error(b, c, m->seq, c->witness == -EACCES || c->witness == -EPERM ?
 				  -SVMBIND_ERR_PTRACE_DENIED : -SVMBIND_BROKER_ERR_IDENTITY, false);
@@ -895,7 +922,10 @@ static void on_unbind(struct svmbind_broker *b, struct conn *c, const struct sbw
 		return send_error(b, c, m->seq, ret, false);
 	if (!c->bound || c->pasid != m->u.unbind.pasid)
 		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NOT_BOUND, false);
-	ret = unbind_pasid(b, c->pasid);
+	if (sb_share_space(c->share))	/* hook: a PASID space (share.c) */
+		space_unbind(b, c);
+	else
+		ret = unbind_pasid(b, c->pasid);
 	if (ret)
 		return send_error(b, c, m->seq, ret, false);
 	r.u.unbind_ok.pasid = c->pasid;
@@ -939,15 +969,99 @@ static void on_request(struct svmbind_broker *b, struct conn *c, const struct sb
 	conn_send(b, c, &r);
 }
 
+/* ---- PASID-space bonds and shared memory: thin hooks into share.c ---- */
+
+/* BIND on a kernel without the seed's bind: a space of the shared regions. */
+static void space_bind(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	struct sbw_msg r = { .type = SBW_BIND_OK, .seq = m->seq };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->wfault };
+	struct uidrec *ur = uid_get(b, c->uid, false);
+	uint32_t pasid;
+	int ret, fd;
+
+	/* A version-1 client cannot share: it hears what it heard before spaces. */
+	if (c->version < SBW_VERSION_SHARE)
+		return send_error(b, c, m->seq, -SVMBIND_ERR_NO_SVM_BIND, false);
+	if (b->nr_bonds >= b->max_bonds)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS, false);
+	if (ur && ur->bonds >= b->max_bonds_uid)
+		return send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS_UID, false);
+	ret = sb_share_bind(&c->share, b->dev, b->flags & SVMBIND_BROKER_SPACE_ON_DEMAND, c->pid, &pasid);
+	if (ret)
+		return send_error(b, c, m->seq, ret, false);
+	fd = sb_share_fault_fd(c->share);
+	ret = fd >= 0 && epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	if (!ret)
+		ret = bond_add(b, c, pasid);
+	if (ret) {
+		space_unbind(b, c);
+		return send_error(b, c, m->seq, ret, false);
+	}
+	r.u.bind_ok.pasid = pasid;
+	r.u.bind_ok.pid = (uint32_t)c->pid;
+	pr_debug("broker: pid %d has PASID %u: a space of its shared regions", (int)c->pid, pasid);
+	conn_send(b, c, &r);
+}
+
+static void on_share(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	struct sbw_msg r = { .type = SBW_SHARE_OK, .seq = m->seq };
+	int fd = c->pending_fd, ret;
+
+	c->pending_fd = -1;
+	if (c->state != C_READY || c->version < SBW_VERSION_SHARE) {
+		close(fd);
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	}
+	ret = conn_validate(b, c);
+	if (ret || c->state == C_DEAD) {
+		close(fd);
+		if (c->state != C_DEAD)
+			send_error(b, c, m->seq, ret, false);
+		return;
+	}
+	if (!b->spaces) {	/* the seed's bind reaches everything: nothing to hold on to */
+		close(fd);
+		pr_info("broker: pid %d shares memory, but this broker binds whole address spaces "
+			"(the seed's bind): refused", (int)c->pid);
+		return send_error(b, c, m->seq, -EOPNOTSUPP, false);
+	}
+	ret = sb_share_add(&c->share, fd, m, b->max_shared, c->pid);	/* takes fd */
+	if (ret)
+		return send_error(b, c, m->seq, ret, false);
+	r.u.share_ok.addr = m->u.share.addr;
+	r.u.share_ok.len = m->u.share.len;
+	conn_send(b, c, &r);
+}
+
+static void on_unshare(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
+{
+	struct sbw_msg r = { .type = SBW_UNSHARE_OK, .seq = m->seq };
+	int ret;
+
+	if (c->state != C_READY || c->version < SBW_VERSION_SHARE)
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
+	ret = sb_share_remove(c->share, m->u.unshare.addr, m->u.unshare.len);
+	if (ret)
+		return send_error(b, c, m->seq, ret, false);
+	r.u.unshare_ok = m->u.unshare;
+	conn_send(b, c, &r);
+}
+
 static void handle(struct svmbind_broker *b, struct conn *c, const struct sbw_msg *m)
 {
-	if (c->pending_fd >= 0 && m->type != SBW_HELLO)
-		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PROTOCOL);	/* fds only with HELLO */
+	/* fds only with HELLO (a pidfd) and SHARE (a memfd) */
+	if ((c->pending_fd >= 0 && m->type != SBW_HELLO && m->type != SBW_SHARE) ||
+	    (c->pending_fd < 0 && m->type == SBW_SHARE))
+		return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_PROTOCOL);
 	switch (m->type) {
 	case SBW_HELLO: return on_hello(b, c, m);
 	case SBW_BIND: return on_bind(b, c, m);
 	case SBW_UNBIND: return on_unbind(b, c, m);
 	case SBW_REQUEST: return on_request(b, c, m);
+	case SBW_SHARE: return on_share(b, c, m);	/* hook: share.c */
+	case SBW_UNSHARE: return on_unshare(b, c, m);	/* hook: share.c */
 	default: return refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
 	}
 }
@@ -971,7 +1085,9 @@ static int take_cmsgs(struct conn *c, struct msghdr *mh)
 				int fd;
 
 				memcpy(&fd, &fds[i], sizeof(fd));
-				if (!ret && i == 0 && n == 1 && c->state == C_NEW && c->pending_fd < 0)
+				/* one fd: HELLO's pidfd, or (version 2) a SHARE's memfd */
+				if (!ret && i == 0 && n == 1 && c->pending_fd < 0 &&
+				    (c->state == C_NEW || (c->state == C_READY && c->version >= SBW_VERSION_SHARE)))
 					c->pending_fd = fd;
 				else {
 					close(fd);
@@ -1292,6 +1408,7 @@ static void on_accept(struct svmbind_broker *b)
 		c->in_need = IN_SMALL;
 		c->wsock = (struct watch){ W_SOCK, c };
 		c->wpid = (struct watch){ W_PIDFD, c };
+		c->wfault = (struct watch){ W_FAULT, c };
 		c->deadline = now_ms() + b->hello_ms;
 		ev.events = EPOLLIN;
 		ev.data.ptr = &c->wsock;
@@ -1401,6 +1518,10 @@ int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
 				conn_flush(b, w->c);
 			if (w->c->state != C_DEAD && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 				conn_read(b, w->c);
+			break;
+		case W_FAULT:	/* hook: a PASID space's page requests (share.c) */
+			if (w->c->state == C_READY)
+				sb_share_dispatch(w->c->share);
 			break;
 		case W_PIDFD:
 			if (w->c->state == C_READY) {	/* the process exited */
@@ -1523,6 +1644,24 @@ int svmbind_broker_revoke(struct svmbind_broker *b, uint32_t pasid)
 	return ret ? KFAIL(-ret, kerr) : svmbind__ok(0);
 }
 
+int svmbind_broker_space(struct svmbind_broker *b, uint32_t pasid, struct svmbind_space **space)
+{
+	int ret = -ENOENT;
+
+	if (!b || !space)
+		return NULL_ARG();
+	pthread_mutex_lock(&b->lock);
+	for (struct conn *c = b->pasids[pasid % PID_BUCKETS]; c; c = c->pnext) {
+		if (c->bound && c->pasid == pasid) {
+			*space = sb_share_space(c->share);
+			ret = *space ? 0 : -EOPNOTSUPP;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return ret ? FAIL(-ret) : svmbind__ok(0);
+}
+
 static int watch_add(struct svmbind_broker *b, int fd, struct watch *w, enum watch_kind kind)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
@@ -1554,6 +1693,7 @@ void svmbind_broker_free(struct svmbind_broker *b)
 				close(c->pending_fd);
 			if (c->connector >= 0)
 				close(c->connector);
+			sb_share_free(c->share);	/* hook: only fds close in a child */
 		}
 		while (b->conns) {
 			struct conn *c = b->conns;
@@ -1599,7 +1739,8 @@ void svmbind_broker_free(struct svmbind_broker *b)
 }
 
 #define KNOWN_FLAGS (SVMBIND_BROKER_ANY_UID | SVMBIND_BROKER_REVOKE_ON_CREDS | \
-		     SVMBIND_BROKER_NO_PROCEVENTS | SVMBIND_BROKER_NO_PEERPIDFD)
+		     SVMBIND_BROKER_NO_PROCEVENTS | SVMBIND_BROKER_NO_PEERPIDFD | \
+		     SVMBIND_BROKER_SPACE_ON_DEMAND)
 
 int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_opts *opts,
 		       struct svmbind_broker **out)
@@ -1647,6 +1788,8 @@ int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_o
 	b->hello_ms = o.hello_timeout_ms ? o.hello_timeout_ms : 5000;
 	b->on_request = o.on_request;
 	b->request_arg = o.request_arg;
+	b->spaces = sb_share_spaces(dev);	/* hook: share.c */
+	b->max_shared = o.max_shared_bytes;
 	b->peerpidfd = !(o.flags & SVMBIND_BROKER_NO_PEERPIDFD) && sb_have_peer_pidfd();
 	b->cap_ptrace = svmbind__cap_effective(19 /* CAP_SYS_PTRACE */) == 1;
 	ret = sb_policy_init(&b->policy, &o);

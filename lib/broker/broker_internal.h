@@ -93,4 +93,36 @@ HIDDEN int sb_procevents_read(struct sb_procevents *pe, sb_event_fn fn, void *ar
  * unsubscribing (the socket is its parent's too). */
 HIDDEN void sb_procevents_close(struct sb_procevents *pe, bool owner);
 
+/* ---- the client's calls for client_share.c (client.c) ---- */
+
+/* HELLO_OK's features. */
+HIDDEN uint32_t sb_client_features(const struct svmbind_client *cl);
+/* One version-2 request carrying @fd (-1: none); the answer @want lands in *m. 0 or a code. */
+HIDDEN int sb_client_call(struct svmbind_client *cl, struct sbw_msg *m, int fd, uint8_t want);
+
+/* ---- shared memory and PASID spaces (share.c) ---- */
+
+/* One connection's shared regions (SHARE) and, once bound on a kernel without
+ * the seed's bind, the PASID space that holds them at the client's addresses. */
+struct sb_share;
+/* Whether BIND makes PASID spaces for @dev: no seed bind, an iommufd context. */
+HIDDEN bool sb_share_spaces(struct svmbind_device *dev);
+/* SHARE: take @fd (always: closed on failure). @limit: bytes a connection may
+ * share, 0 none. 0 or a code to answer with. */
+HIDDEN int sb_share_add(struct sb_share **sh, int fd, const struct sbw_msg *m, uint64_t limit,
+			pid_t pid);
+/* UNSHARE: 0 or -SVMBIND_SPACE_ERR_NO_REGION (or the unmap's code). */
+HIDDEN int sb_share_remove(struct sb_share *sh, uint64_t addr, uint64_t len);
+/* BIND: a new space of @dev holding every region shared so far. 0 and *pasid, or a code. */
+HIDDEN int sb_share_bind(struct sb_share **sh, struct svmbind_device *dev, bool on_demand,
+			 pid_t pid, uint32_t *pasid);
+HIDDEN struct svmbind_space *sb_share_space(const struct sb_share *sh);	/* NULL: not bound */
+HIDDEN int sb_share_fault_fd(const struct sb_share *sh);		/* -1: none */
+/* Serve the space's waiting page requests: only inside shared regions. */
+HIDDEN void sb_share_dispatch(struct sb_share *sh);
+/* Revocation: free the space (PASID detached, every pin released); the regions stay shared. */
+HIDDEN void sb_share_unbind(struct sb_share *sh);
+/* Connection closed: the space and every region (its fd) go. NULL is fine. */
+HIDDEN void sb_share_free(struct sb_share *sh);
+
 #endif

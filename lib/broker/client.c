@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <svmbind/space.h>
+
 #include "broker_internal.h"
 
 #ifndef PR_SET_PTRACER
@@ -27,6 +29,7 @@ struct svmbind_client {
 	uid_t file_uid;			/* who owns the socket file we connected to */
 	int broker_pidfd;		/* the broker's process, or -1 */
 	uint32_t flags, features, seq;
+	uint16_t version;		/* agreed at HELLO */
 	int timeout_ms;
 	bool bound, revoked_pending;
 	bool broken;			/* a reply did not come in time, or did not parse: closed */
@@ -159,10 +162,11 @@ static void note_revoked(struct svmbind_client *cl, const struct sbw_msg *m)
 	}
 }
 
-/* A code a broker sends is negative: an errno, a library or a broker code. */
+/* A code a broker sends is negative: an errno, a library, a broker or a PASID-space code. */
 static bool code_valid(int32_t code)
 {
-	return code < 0 && code >= -SVMBIND_BROKER_ERR_LAST;
+	return code < 0 && (code >= -SVMBIND_BROKER_ERR_LAST ||
+			    (-code >= SVMBIND_SPACE_ERR_BASE && -code < SVMBIND_SPACE_ERR_END));
 }
 
 /*
@@ -307,9 +311,14 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 	m.u.hello.max_version = SBW_VERSION_MAX;
 	ret = send_msg(cl, &m, pidfd);
 	close(pidfd);
-	/* A broker that refuses at accept (a full uid, too many clients) answers
-	 * and closes before our HELLO: its reason waits in our receive queue. */
-	if (ret && ret != -SVMBIND_BROKER_ERR_DISCONNECTED)
+	/* A broker that refused us at accept said why, then closed, maybe before
+	 * our HELLO went out (EPIPE): its reason still waits to be read. */
+	if (ret == -SVMBIND_BROKER_ERR_DISCONNECTED) {
+		ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
+		if (!ret)
+			ret = -SVMBIND_BROKER_ERR_DISCONNECTED;
+	}
+	if (ret)
 		goto fail;
 	ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
 	if (ret) {
@@ -317,6 +326,7 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 		goto fail;
 	}
 	cl->features = m.u.hello_ok.features;
+	cl->version = m.u.hello_ok.version;
 	*out = cl;
 	return sb_done(0);
 fail:
@@ -611,4 +621,32 @@ int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *re
 out:
 	pthread_mutex_unlock(&cl->lock);
 	return sb_done(ret);
+}
+
+/* ---- for client_share.c ---- */
+
+uint32_t sb_client_features(const struct svmbind_client *cl)
+{
+	return cl->features;
+}
+
+int sb_client_call(struct svmbind_client *cl, struct sbw_msg *m, int fd, uint8_t want)
+{
+	int ret = check_owner(cl);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&cl->lock);
+	ret = check_usable(cl);
+	if (!ret && cl->version < SBW_VERSION_SHARE) {
+		pr_err("broker client: the broker speaks protocol version %u: it cannot take shared "
+		       "memory (version %u); update the broker", cl->version, SBW_VERSION_SHARE);
+		ret = -SVMBIND_BROKER_ERR_VERSION;
+	}
+	if (!ret)
+		ret = send_msg(cl, m, fd);
+	if (!ret)
+		ret = wait_reply(cl, cl->seq, want, m, NULL, NULL);
+	pthread_mutex_unlock(&cl->lock);
+	return ret;
 }

@@ -33,6 +33,8 @@ static const struct {
 	E(YAMA, EPERM, "Yama's ptrace_scope forbids this bind"),
 	E(TIMEOUT, ETIMEDOUT, "no answer in time"),
 	E(NO_LISTEN_FD, EBADF, "no usable inherited listening socket (LISTEN_FDS)"),
+	E(SHARE_LIMIT, EDQUOT, "the client's shared memory would pass the broker's limit "
+	  "(share less, or raise max_shared_bytes)"),
 #undef E
 };
 

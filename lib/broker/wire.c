@@ -25,6 +25,10 @@ static const struct {
 	[SBW_REPLY] = { "REPLY", 8, 1 },
 	[SBW_REVOKED] = { "REVOKED", 8, 0 },
 	[SBW_ERROR] = { "ERROR", 8, 0 },
+	[SBW_SHARE] = { "SHARE", 32, 0 },
+	[SBW_SHARE_OK] = { "SHARE_OK", 16, 0 },
+	[SBW_UNSHARE] = { "UNSHARE", 16, 0 },
+	[SBW_UNSHARE_OK] = { "UNSHARE_OK", 16, 0 },
 };
 
 const char *sbw_type_name(unsigned int type)
@@ -48,6 +52,15 @@ static uint16_t get16(const unsigned char *p)
 	return v;
 }
 
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
 
@@ -144,6 +157,21 @@ int sbw_parse(const void *buf, size_t len, struct sbw_msg *msg, size_t *need)
 		if (msg->u.error.code >= 0 || msg->u.error.fatal > 1)
 			return -SVMBIND_BROKER_ERR_PROTOCOL;
 		break;
+	case SBW_SHARE:
+		msg->u.share.addr = get64(pl);
+		msg->u.share.len = get64(pl + 8);
+		msg->u.share.offset = get64(pl + 16);
+		msg->u.share.flags = get32(pl + 24);
+		if (!msg->u.share.flags || msg->u.share.flags & ~(SBW_SHARE_READ | SBW_SHARE_WRITE) ||
+		    get32(pl + 28))
+			return -SVMBIND_BROKER_ERR_PROTOCOL;
+		break;
+	case SBW_SHARE_OK:
+	case SBW_UNSHARE:
+	case SBW_UNSHARE_OK:
+		msg->u.unshare.addr = get64(pl);
+		msg->u.unshare.len = get64(pl + 8);
+		break;
 	}
 	return (int)total;
 }
@@ -208,6 +236,18 @@ int sbw_encode(const struct sbw_msg *msg, void *out, size_t cap)
 	case SBW_ERROR:
 		put32(pl, (uint32_t)msg->u.error.code);
 		put32(pl + 4, msg->u.error.fatal);
+		break;
+	case SBW_SHARE:
+		put64(pl, msg->u.share.addr);
+		put64(pl + 8, msg->u.share.len);
+		put64(pl + 16, msg->u.share.offset);
+		put32(pl + 24, msg->u.share.flags);
+		break;
+	case SBW_SHARE_OK:
+	case SBW_UNSHARE:
+	case SBW_UNSHARE_OK:
+		put64(pl, msg->u.unshare.addr);
+		put64(pl + 8, msg->u.unshare.len);
 		break;
 	}
 	return (int)(SBW_HDR_LEN + plen);

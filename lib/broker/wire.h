@@ -13,10 +13,11 @@
 #define SBW_MAGIC		0x424d5653u	/* "SVMB" in little-endian memory */
 #define SBW_FRAMING		1		/* header.framing */
 #define SBW_VERSION_MIN		1		/* protocol versions this code speaks */
-#define SBW_VERSION_MAX		1
+#define SBW_VERSION_MAX		2		/* 2: SHARE, UNSHARE (PASID spaces) */
 #define SBW_HDR_LEN		16u
 #define SBW_MAX_DATA		4096u		/* SVMBIND_BROKER_MAX_DATA */
 #define SBW_MAX_PAYLOAD		(8u + SBW_MAX_DATA)
+#define SBW_VERSION_SHARE	2		/* the first version with SHARE and UNSHARE */
 #define SBW_MAX_MSG		(SBW_HDR_LEN + SBW_MAX_PAYLOAD)
 
 enum sbw_type {
@@ -30,6 +31,10 @@ enum sbw_type {
 	SBW_REPLY = 8,		/* b->c */
 	SBW_REVOKED = 9,	/* b->c, unsolicited, seq 0 */
 	SBW_ERROR = 10,		/* b->c */
+	SBW_SHARE = 11,		/* c->b, version 2, one fd (a memfd) */
+	SBW_SHARE_OK = 12,	/* b->c */
+	SBW_UNSHARE = 13,	/* c->b, version 2 */
+	SBW_UNSHARE_OK = 14,	/* b->c */
 	SBW_TYPE_END
 };
 
@@ -37,6 +42,11 @@ enum sbw_type {
 #define SBW_F_PROCEVENTS	(1u << 0)	/* exec/creds revoked as they happen */
 #define SBW_F_CAP_SYS_PTRACE	(1u << 1)	/* the broker holds CAP_SYS_PTRACE */
 #define SBW_F_PEERPIDFD		(1u << 2)	/* identity from SO_PEERPIDFD */
+#define SBW_F_SPACES		(1u << 3)	/* BIND makes a PASID space of the shared regions */
+
+/* SHARE flags: what the device may do with the region */
+#define SBW_SHARE_READ		(1u << 0)
+#define SBW_SHARE_WRITE		(1u << 1)
 
 struct sbw_hdr {
 	uint32_t magic;
@@ -62,6 +72,8 @@ struct sbw_msg {
 		struct { int32_t status; uint32_t app_type; } reply;
 		struct { uint32_t pasid, reason; } revoked;
 		struct { int32_t code; uint32_t fatal; } error;
+		struct { uint64_t addr, len, offset; uint32_t flags; } share;
+		struct { uint64_t addr, len; } share_ok, unshare, unshare_ok;
 	} u;
 	const void *data;	/* REQUEST, REPLY */
 	uint32_t data_len;
@@ -82,10 +94,11 @@ long sbw_frame_len(const void *buf, size_t len);
 /* Encode @msg into out[0..cap). Returns the length, or -EMSGSIZE / -EINVAL. */
 int sbw_encode(const struct sbw_msg *msg, void *out, size_t cap);
 
-/* Whether a client may send @type (HELLO, BIND, UNBIND, REQUEST). */
+/* Whether a client may send @type (HELLO, BIND, UNBIND, REQUEST, SHARE, UNSHARE). */
 static inline int sbw_from_client(unsigned int type)
 {
-	return type == SBW_HELLO || type == SBW_BIND || type == SBW_UNBIND || type == SBW_REQUEST;
+	return type == SBW_HELLO || type == SBW_BIND || type == SBW_UNBIND || type == SBW_REQUEST ||
+	       type == SBW_SHARE || type == SBW_UNSHARE;
 }
 
 const char *sbw_type_name(unsigned int type);

@@ -287,12 +287,17 @@ int raw_recv(int fd, struct sbw_msg *m, unsigned char *buf, size_t cap, int ms)
 
 int raw_hello(int fd)
 {
+	return raw_hello_version(fd, 1);
+}
+
+int raw_hello_version(int fd, uint16_t max)
+{
 	struct sbw_msg m = { .type = SBW_HELLO, .seq = 1 };
 	unsigned char buf[SBW_MAX_MSG];
 	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0), ret;
 
 	m.u.hello.min_version = 1;
-	m.u.hello.max_version = 1;
+	m.u.hello.max_version = max;
 	ret = raw_send_msg(fd, &m, pidfd);
 	close(pidfd);
 	if (ret)

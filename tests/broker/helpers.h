@@ -66,6 +66,8 @@ int raw_send(int fd, const void *buf, size_t len, int fd1, int fd2);
 int raw_send_msg(int fd, const struct sbw_msg *m, int fd1);
 /* HELLO with our own pidfd; expects HELLO_OK. 0 or the ERROR code. */
 int raw_hello(int fd);
+/* HELLO offering versions 1..@max. */
+int raw_hello_version(int fd, uint16_t max);
 /* Read one message within ms: > 0 its type (m filled), 0 end of file, < 0 error/timeout. */
 int raw_recv(int fd, struct sbw_msg *m, unsigned char *buf, size_t cap, int ms);
 /* Expect an ERROR with @code, then end of file. */

@@ -13,7 +13,7 @@
 #include "helpers.h"
 #include "tests.h"
 
-enum when { BEFORE_HELLO, AFTER_HELLO };
+enum when { BEFORE_HELLO, AFTER_HELLO, AFTER_HELLO_V2 };
 enum extra { NO_FD, ONE_FD, TWO_FDS };
 
 struct bad {
@@ -60,6 +60,11 @@ static void m_reply(unsigned char *b, size_t *l) { hdr(b, l, SBW_REPLY, 8); }
 static void m_revoked(unsigned char *b, size_t *l) { hdr(b, l, SBW_REVOKED, 8); }
 static void m_error(unsigned char *b, size_t *l) { hdr(b, l, SBW_ERROR, 8); b[16] = 0xff; b[17] = 0xff; b[18] = 0xff; b[19] = 0xff; }
 static void m_hello_valid(unsigned char *b, size_t *l) { hdr(b, l, SBW_HELLO, 8); b[16] = 1; b[18] = 1; }
+static void m_share(unsigned char *b, size_t *l) { hdr(b, l, SBW_SHARE, 32); b[17] = 0x10; b[25] = 0x10; b[40] = 3; }
+static void m_share_noflags(unsigned char *b, size_t *l) { m_share(b, l); b[40] = 0; }
+static void m_share_reserved(unsigned char *b, size_t *l) { m_share(b, l); b[44] = 1; }
+static void m_unshare(unsigned char *b, size_t *l) { hdr(b, l, SBW_UNSHARE, 16); }
+static void m_unshare_short(unsigned char *b, size_t *l) { hdr(b, l, SBW_UNSHARE, 8); }
 
 static const struct bad table[] = {
 	{ "bad magic", BEFORE_HELLO, NO_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_bad_magic },
@@ -88,6 +93,14 @@ static const struct bad table[] = {
 	{ "BIND with an fd", AFTER_HELLO, ONE_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_bind },
 	{ "UNBIND long", AFTER_HELLO, NO_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_unbind_long },
 	{ "REQUEST shorter than its type", AFTER_HELLO, NO_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_request_short },
+	{ "SHARE on a version-1 connection", AFTER_HELLO, ONE_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_share },
+	{ "UNSHARE on a version-1 connection", AFTER_HELLO, NO_FD, -SVMBIND_BROKER_ERR_UNEXPECTED, m_unshare },
+	{ "SHARE without its fd", AFTER_HELLO_V2, NO_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_share },
+	{ "SHARE with two fds", AFTER_HELLO_V2, TWO_FDS, -SVMBIND_BROKER_ERR_PROTOCOL, m_share },
+	{ "SHARE with no access flags", AFTER_HELLO_V2, ONE_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_share_noflags },
+	{ "SHARE with its reserved field set", AFTER_HELLO_V2, ONE_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_share_reserved },
+	{ "BIND with an fd, version 2", AFTER_HELLO_V2, ONE_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_bind },
+	{ "UNSHARE short", AFTER_HELLO_V2, NO_FD, -SVMBIND_BROKER_ERR_PROTOCOL, m_unshare_short },
 };
 
 START_TEST(malformed_table)
@@ -112,8 +125,9 @@ START_TEST(malformed_table)
 		int fd = raw_connect(f.path), p1 = -1, p2 = -1, ret;
 
 		ck_assert_int_ge(fd, 0);
-		if (t->when == AFTER_HELLO)
-			ck_assert_msg(raw_hello(fd) == 0, "%s: HELLO refused", t->name);
+		if (t->when != BEFORE_HELLO)
+			ck_assert_msg(raw_hello_version(fd, t->when == AFTER_HELLO_V2 ? 2 : 1) == 0,
+				      "%s: HELLO refused", t->name);
 		t->make(buf, &len);
 		if (t->fds != NO_FD)
 			p1 = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -198,6 +212,24 @@ START_TEST(reader_that_never_reads_is_dropped)
 }
 END_TEST
 
+/* A broker that makes the seed's bind takes no memory: its clients bind whole address spaces. */
+START_TEST(seed_broker_refuses_shared_memory)
+{
+	struct fx f;
+	struct svmbind_client *cl;
+	void *p = NULL;
+
+	fx_start(&f, NULL);
+	ck_code(svmbind_client_connect(f.path, NULL, &cl), 0);
+	ck_assert_int_eq(svmbind_client_bind_kind(cl), SVMBIND_BIND_SEED);
+	ck_code(svmbind_client_share_alloc(cl, 4096, &p), -EOPNOTSUPP);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(svmbind_broker_nr_clients(f.b), 1);	/* refused, not dropped */
+	svmbind_client_close(cl);
+	fx_stop(&f);
+}
+END_TEST
+
 void add_protocol_tests(Suite *s)
 {
 	TCase *tc = tcase_create("protocol");
@@ -206,5 +238,6 @@ void add_protocol_tests(Suite *s)
 	tcase_add_test(tc, malformed_table);
 	tcase_add_test(tc, silent_client_times_out);
 	tcase_add_test(tc, reader_that_never_reads_is_dropped);
+	tcase_add_test(tc, seed_broker_refuses_shared_memory);
 	suite_add_tcase(s, tc);
 }
