@@ -346,8 +346,12 @@ demo() {
 	out=$BUILD/vm-sva-demo
 	rm -rf "$out"
 	vm_to "$out" -k --kernel new --sva --driver svmref \
+		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
+		--driver vfio-pci \
+		-c "echo '--- stock vfio-pci, no module: the same flow through PASID spaces (only what B shared, pinned)'" \
 		-c "AB_BIN=$b/examples examples/ab_demo.sh" || true
 	part_verdict "real SVA: the seed's A/B flow through the broker on the svm-dma device (B's buffers by PASID-tagged DMA, an untouched page by PRI)" "$out" 0 0
+	part_verdict "stock kernel, no module: the same A/B flow through iommufd PASID spaces (B's shared memfd at B's addresses, page requests served by A)" "$out" 1 2
 	echo
 	printf '%s\n' "${demo_verdicts[@]}"
 	if [ "$demo_fails" = 0 ]; then
