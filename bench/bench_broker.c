@@ -4,13 +4,18 @@
  *
  *   bench_broker PCI-ADDRESS [MAX_HELD (10000)]
  *
- * The floor is what a hand-made broker could not avoid: one Unix-socket round
- * trip (24 bytes each way, between two processes) plus the raw ioctl pair
- * VFIO_DEVICE_BIND_TASK(VFIO_SVM_PID) + VFIO_DEVICE_UNBIND_TASK on another
- * process, measured here, now. Then, with 1, 10, 100 and 1000 concurrent
- * client processes each looping svmbind_client_bind() + svmbind_client_unbind()
- * against a broker thread: p50, p99 of one bind+unbind and the throughput,
- * each as a ratio to the floor. Then the broker's heap per held bond
+ * A brokered bind+unbind is two requests (BIND, UNBIND), each a round trip.
+ * The floor is what a hand-made broker could not avoid: two Unix-socket round
+ * trips between two processes (the wire's sizes: 24 bytes each way, then 20)
+ * plus the raw ioctl pair VFIO_DEVICE_BIND_TASK(VFIO_SVM_PID) +
+ * VFIO_DEVICE_UNBIND_TASK on another process, measured here, now (and each
+ * part alone). Then, with 1, 10, 100 and 1000 concurrent client processes
+ * each looping svmbind_client_bind() + svmbind_client_unbind() against a
+ * broker thread: p50, p99 of one bind+unbind and the throughput (from the
+ * start gate to the last client's last unbind), each as a ratio to the floor.
+ * System calls per brokered bind+unbind and per request, client and broker
+ * apart, are counted with strace (this program again, under strace -f, in its
+ * --syscalls mode), against the floor's. Then the broker's heap per held bond
  * (mallinfo2, 1000 client processes holding one bond each), and the most
  * concurrent clients held (connected and bound), up to MAX_HELD.
  * Needs the provider (SVMBIND_LAB_DRIVER=svmref-vfio-pci) and root; nothing
@@ -21,6 +26,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,20 +81,34 @@ struct floor {
 	double ops;	/* per second, one at a time */
 };
 
-static void measure_floor(struct svmbind_device *dev, int iters, struct floor *out)
+enum { BIND_LEN = 24, UNBIND_LEN = 20 };	/* the wire's BIND/BIND_OK, UNBIND/UNBIND_OK */
+
+static void summarize(uint64_t *t, int iters, uint64_t wall, struct floor *out)
+{
+	out->ops = (double)iters * 1e9 / (double)wall;
+	qsort(t, (size_t)iters, sizeof(*t), cmp_u64);
+	out->p50 = pct(t, (size_t)iters, 0.50);
+	out->p99 = pct(t, (size_t)iters, 0.99);
+}
+
+/* @rt round trips and/or the ioctl pair, @iters times; the echo answers each message. */
+static void measure(struct svmbind_device *dev, int iters, bool rt, bool ioctls, struct floor *out)
 {
 	uint64_t *t = calloc((size_t)iters, sizeof(*t)), t0;
 	int sv[2], fd = svmbind_device_fd(dev);
-	char msg[24] = { 0 };
+	char msg[BIND_LEN] = { 0 };
 	pid_t echo, target;
 
 	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
 	echo = fork();
 	if (echo == 0) {
 		close(sv[0]);
-		while (read(sv[1], msg, sizeof(msg)) == (ssize_t)sizeof(msg))
-			if (write(sv[1], msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		for (;;) {
+			ssize_t n = read(sv[1], msg, sizeof(msg));
+
+			if (n <= 0 || write(sv[1], msg, (size_t)n) != n)
 				break;
+		}
 		_exit(0);
 	}
 	target = fork();
@@ -101,19 +122,19 @@ static void measure_floor(struct svmbind_device *dev, int iters, struct floor *o
 		struct vfio_device_svm s = { .argsz = sizeof(s), .flags = VFIO_SVM_PID, .pid = (uint32_t)target };
 		uint64_t a = now_ns();
 
-		if (write(sv[0], msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
-		    read(sv[0], msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		if (rt && (write(sv[0], msg, BIND_LEN) != BIND_LEN || read(sv[0], msg, BIND_LEN) != BIND_LEN))
 			break;
-		if (ioctl(fd, VFIO_DEVICE_BIND_TASK, &s))
+		if (ioctls && ioctl(fd, VFIO_DEVICE_BIND_TASK, &s))
+			break;
+		if (rt && (write(sv[0], msg, UNBIND_LEN) != UNBIND_LEN ||
+			   read(sv[0], msg, UNBIND_LEN) != UNBIND_LEN))
 			break;
 		s.flags = 0;
-		ioctl(fd, VFIO_DEVICE_UNBIND_TASK, &s);
+		if (ioctls)
+			ioctl(fd, VFIO_DEVICE_UNBIND_TASK, &s);
 		t[i] = now_ns() - a;
 	}
-	out->ops = (double)iters * 1e9 / (double)(now_ns() - t0);
-	qsort(t, (size_t)iters, sizeof(*t), cmp_u64);
-	out->p50 = pct(t, (size_t)iters, 0.50);
-	out->p99 = pct(t, (size_t)iters, 0.99);
+	summarize(t, iters, now_ns() - t0, out);
 	close(sv[0]);
 	kill(target, SIGKILL);
 	waitpid(echo, NULL, 0);
@@ -121,10 +142,54 @@ static void measure_floor(struct svmbind_device *dev, int iters, struct floor *o
 	free(t);
 }
 
+/*
+ * The kernel's side of a bind is not O(1) everywhere: the provider walks its
+ * device's list of bonds at each bind and unbind. With N clients about N/2
+ * bonds are held at any time, so the ioctl pair is timed again with @k bonds
+ * held by other processes: the floor's part that grows with the clients.
+ */
+static void ioctls_with_bonds(struct svmbind_device *dev, int k, const struct floor *alone)
+{
+	pid_t *kids = calloc((size_t)k, sizeof(*kids));
+	uint32_t *pasids = calloc((size_t)k, sizeof(*pasids));
+	int fd = svmbind_device_fd(dev), held = 0;
+	struct floor io;
+
+	for (int i = 0; i < k; i++) {
+		struct vfio_device_svm s = { .argsz = sizeof(s), .flags = VFIO_SVM_PID };
+
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			pause();
+			_exit(0);
+		}
+		s.pid = (uint32_t)kids[i];
+		if (!ioctl(fd, VFIO_DEVICE_BIND_TASK, &s))
+			pasids[held++] = s.pasid;
+	}
+	measure(dev, 500, false, true, &io);
+	printf("the ioctl pair alone with %d other bonds held: p50 %.1f us (%.2fx the ioctl pair alone): the "
+	       "provider walks its bonds at each bind and unbind\n", held, io.p50 / 1e3,
+	       (double)io.p50 / (double)alone->p50);
+	for (int i = 0; i < held; i++) {
+		struct vfio_device_svm s = { .argsz = sizeof(s), .pasid = pasids[i] };
+
+		ioctl(fd, VFIO_DEVICE_UNBIND_TASK, &s);
+	}
+	for (int i = 0; i < k; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	free(kids);
+	free(pasids);
+	fflush(stdout);
+}
+
 /* ---- brokered, N clients ---- */
 
 struct shared {
 	volatile int ready, failed;
+	uint64_t done;		/* the last client's last unbind, ns */
 	uint64_t samples[];
 };
 
@@ -157,18 +222,36 @@ static int client_loop(struct shared *sh, int idx, int iters)
 		}
 		sh->samples[(size_t)idx * (size_t)iters + (size_t)i] = now_ns() - a;
 	}
+	{	/* the run ends at the last unbind, not at the clients' exits */
+		uint64_t end = now_ns(), cur = __atomic_load_n(&sh->done, __ATOMIC_SEQ_CST);
+
+		while (cur < end && !__atomic_compare_exchange_n(&sh->done, &cur, end, false,
+								  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			;
+	}
 	svmbind_client_close(cl);
 	return 0;
 }
 
-static void brokered(int n, int iters, const struct floor *fl)
+/* The floor just before and just after a brokered run, averaged: both see the
+ * same machine (a shared host drifts from one minute to the next). */
+static void floor_around(const struct floor *a, const struct floor *b, struct floor *out)
 {
+	out->p50 = (a->p50 + b->p50) / 2;
+	out->p99 = (a->p99 + b->p99) / 2;
+	out->ops = (a->ops + b->ops) / 2;
+}
+
+static void brokered(struct svmbind_device *dev, int n, int iters)
+{
+	struct floor before, after, floor, *fl = &floor;
 	size_t total = (size_t)n * (size_t)iters, sz = sizeof(struct shared) + total * sizeof(uint64_t);
 	struct shared *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t *pids = calloc((size_t)n, sizeof(*pids));
 	uint64_t t0, wall, *v;
 	size_t got = 0;
 
+	measure(dev, 500, true, true, &before);
 	if (pipe2(gate, O_CLOEXEC))
 		return;
 	for (int i = 0; i < n; i++) {
@@ -183,7 +266,9 @@ static void brokered(int n, int iters, const struct floor *fl)
 	close(gate[1]);
 	for (int i = 0; i < n; i++)
 		waitpid(pids[i], NULL, 0);
-	wall = now_ns() - t0;
+	wall = (sh->done > t0 ? sh->done : now_ns()) - t0;
+	measure(dev, 500, true, true, &after);
+	floor_around(&before, &after, &floor);
 	v = malloc(total * sizeof(*v));
 	for (size_t i = 0; i < total; i++)
 		if (sh->samples[i])
@@ -194,9 +279,9 @@ static void brokered(int n, int iters, const struct floor *fl)
 		double ops = (double)got * 1e9 / (double)wall;
 
 		printf("clients %5d: %6zu bind+unbind  p50 %8.1f us (%5.2fx floor)  p99 %9.1f us (%6.2fx floor)  "
-		       "%8.0f/s (%5.2fx floor)%s\n", n, got, p50 / 1e3, (double)p50 / (double)fl->p50,
-		       p99 / 1e3, (double)p99 / (double)fl->p99, ops, ops / fl->ops,
-		       sh->failed ? "  (some clients failed)" : "");
+		       "%8.0f/s (%5.2fx floor)%s  [floor around it: p50 %.1f us, %.0f/s]\n", n, got, p50 / 1e3,
+		       (double)p50 / (double)fl->p50, p99 / 1e3, (double)p99 / (double)fl->p99, ops, ops / fl->ops,
+		       sh->failed ? "  (some clients failed)" : "", fl->p50 / 1e3, fl->ops);
 	} else {
 		printf("clients %5d: no sample (%d failed)\n", n, sh->failed);
 	}
@@ -204,6 +289,204 @@ static void brokered(int n, int iters, const struct floor *fl)
 	munmap(sh, sz);
 	free(pids);
 	free(v);
+}
+
+/* ---- system calls, counted by strace ---- */
+
+/* A line strace shows and nothing else makes: write(-1, "sbb-...") fails with EBADF. */
+static void mark(const char *what)
+{
+	(void)!syscall(SYS_write, -1, what, strlen(what));
+}
+
+static void *run_marked(void *arg)
+{
+	(void)arg;
+	mark("sbb-broker");
+	svmbind_broker_run(broker);
+	return NULL;
+}
+
+/* --syscalls PCI N: one client, N bind+unbind after a warm-up, each request
+ * between markers; run under strace -f by count_syscalls(). */
+static int syscalls_mode(const char *bdf, int n)
+{
+	struct svmbind_broker_opts o = { .sz = sizeof(o), .hello_timeout_ms = 600000,
+					 .flags = SVMBIND_BROKER_NO_PROCEVENTS };
+	struct svmbind_ctx *ctx;
+	struct svmbind_device *dev;
+	pthread_t th;
+	pid_t pid;
+
+	if (svmbind_ctx_new(NULL, &ctx) || svmbind_device_open(ctx, bdf, NULL, &dev))
+		return 77;
+	snprintf(path, sizeof(path), "/tmp/bench-broker-sys-%d.sock", (int)getpid());
+	o.path = path;
+	if (svmbind_broker_new(dev, &o, &broker))
+		return 1;
+	pthread_create(&th, NULL, run_marked, NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct svmbind_client *cl;
+		uint32_t pasid;
+
+		if (svmbind_client_connect(path, NULL, &cl))
+			_exit(1);
+		for (int i = 0; i < 5; i++)	/* warm: first allocations, first faults */
+			if (svmbind_client_bind(cl, &pasid) || svmbind_client_unbind(cl))
+				_exit(1);
+		for (int i = 0; i < n; i++) {
+			mark("sbb-bind");
+			if (svmbind_client_bind(cl, &pasid))
+				_exit(1);
+			mark("sbb-unbind");
+			if (svmbind_client_unbind(cl))
+				_exit(1);
+		}
+		mark("sbb-end");
+		svmbind_client_close(cl);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	svmbind_broker_stop(broker);
+	pthread_join(th, NULL);
+	svmbind_broker_free(broker);
+	svmbind_ctx_free(ctx);
+	return 0;
+}
+
+enum { SEG_BIND, SEG_UNBIND, NR_SEG };
+enum { NAMES = 48 };
+
+struct tally {
+	unsigned long n[NR_SEG][2];		/* [request][client, broker] */
+	char name[NAMES][24];
+	unsigned long by_name[NAMES][NR_SEG][2];
+	int nr_names;
+};
+
+static void tally_name(struct tally *t, const char *call, int seg, int side)
+{
+	char name[24];
+	size_t len = strcspn(call, "( ");
+	int i;
+
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	memcpy(name, call, len);
+	name[len] = 0;
+	for (i = 0; i < t->nr_names && strcmp(t->name[i], name); i++)
+		;
+	if (i == t->nr_names) {
+		if (i == NAMES)
+			return;
+		strcpy(t->name[t->nr_names++], name);
+	}
+	t->by_name[i][seg][side]++;
+}
+
+static void print_side(const struct tally *t, int seg, int side, int n)
+{
+	for (int i = 0; i < t->nr_names; i++)
+		if (t->by_name[i][seg][side])
+			printf(" %s %.2g", t->name[i], (double)t->by_name[i][seg][side] / n);
+}
+
+/* Count what one brokered bind+unbind costs in system calls, client and broker
+ * apart (each call counted once it completes). The floor's are known: each
+ * round trip is a write and a read on each side, plus the two ioctls. */
+static void count_syscalls(const char *bdf)
+{
+	char self[4096], log[64], nbuf[16], line[8192];
+	struct tally t = { 0 };
+	int n = 50, status, seg = -1, iters = 0;
+	long client = -1, brk = -1, pending = -1;
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid;
+	FILE *f;
+
+	if (len <= 0)
+		return;
+	self[len] = 0;
+	snprintf(log, sizeof(log), "/tmp/bench-broker-strace-%d", (int)getpid());
+	snprintf(nbuf, sizeof(nbuf), "%d", n);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("strace", "strace", "-f", "-qq", "-o", log, self, "--syscalls", bdf, nbuf, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("syscalls: not counted (strace missing, or the run under it failed: status 0x%x)\n", status);
+		unlink(log);
+		return;
+	}
+	f = fopen(log, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+		long tid = strtol(line, &p, 10);
+
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, "+++", 3) || !strncmp(p, "---", 3))
+			continue;
+		if (!strncmp(p, "write(-1, \"sbb-", 15)) {	/* a marker: not counted */
+			const char *m = p + 15;
+
+			if (strstr(p, "<unfinished ...>"))
+				pending = tid;	/* its "resumed" line is not counted either */
+			if (!strncmp(m, "broker", 6)) {
+				brk = tid;
+			} else {
+				client = tid;
+				seg = !strncmp(m, "bind\"", 5) ? SEG_BIND : !strncmp(m, "unbind", 6) ? SEG_UNBIND : -1;
+				iters += seg == SEG_BIND;
+			}
+			continue;
+		}
+		if (!strncmp(p, "<... ", 5)) {	/* "<... NAME resumed>": it completes now */
+			p += 5;
+			if (tid == pending && !strncmp(p, "write resumed", 13)) {
+				pending = -1;
+				continue;
+			}
+		} else if (strstr(p, "<unfinished ...>")) {
+			continue;	/* counted when it completes */
+		}
+		if (seg < 0 || (tid != client && tid != brk))
+			continue;
+		t.n[seg][tid == brk]++;
+		tally_name(&t, p, seg, tid == brk);
+	}
+	fclose(f);
+	unlink(log);
+	if (iters != n || brk < 0) {
+		printf("syscalls: not counted (%d of %d iterations seen, broker thread %sseen)\n", iters, n,
+		       brk < 0 ? "not " : "");
+		return;
+	}
+	{
+		double cb = (double)t.n[SEG_BIND][0] / n, bb = (double)t.n[SEG_BIND][1] / n;
+		double cu = (double)t.n[SEG_UNBIND][0] / n, bu = (double)t.n[SEG_UNBIND][1] / n;
+
+		printf("syscalls per brokered bind+unbind: %.1f (client %.1f, broker %.1f); floor 10 (2 round "
+		       "trips: a write and a read on each side, 8; the ioctl pair, 2): %.2fx\n",
+		       cb + bb + cu + bu, cb + cu, bb + bu, (cb + bb + cu + bu) / 10);
+		printf("syscalls per request: BIND %.1f (client %.1f, broker %.1f), UNBIND %.1f (client %.1f, "
+		       "broker %.1f); floor 5 (a round trip, 4; one ioctl)\n", cb + bb, cb, bb, cu + bu, cu, bu);
+		for (int s = 0; s < NR_SEG; s++)
+			for (int side = 0; side < 2; side++) {
+				printf("  %s %s:", s == SEG_BIND ? "BIND  " : "UNBIND", side ? "broker" : "client");
+				print_side(&t, s, side, n);
+				printf("\n");
+			}
+	}
+	fflush(stdout);
 }
 
 /* ---- memory per bond, clients held ---- */
@@ -302,10 +585,12 @@ int main(int argc, char **argv)
 	struct rlimit rl = { 1 << 16, 1 << 16 };
 	struct svmbind_ctx *ctx;
 	struct svmbind_device *dev;
-	struct floor fl;
+	struct floor fl, rt, io;
 	pthread_t th;
 	int max_held = argc > 2 ? atoi(argv[2]) : 10000;
 
+	if (argc > 3 && !strcmp(argv[1], "--syscalls"))
+		return syscalls_mode(argv[2], atoi(argv[3]));
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench_broker PCI-ADDRESS [MAX_HELD]\n");
 		return 64;
@@ -313,6 +598,7 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		perror("setrlimit NOFILE");
 	signal(SIGPIPE, SIG_IGN);
+	count_syscalls(argv[1]);	/* first: it opens the device itself */
 	if (svmbind_ctx_new(NULL, &ctx) || svmbind_device_open(ctx, argv[1], NULL, &dev) ||
 	    svmbind_device_dialect(dev) != SVMBIND_DIALECT_PID) {
 		fprintf(stderr, "bench_broker: %s: no device with the seed's PID bind (the provider)\n", argv[1]);
@@ -324,13 +610,17 @@ int main(int argc, char **argv)
 		return 1;
 	pthread_create(&th, NULL, run, NULL);
 
-	measure_floor(dev, 2000, &fl);
-	printf("floor: Unix-socket round trip + raw BIND(PID)/UNBIND ioctls: p50 %.1f us, p99 %.1f us, %.0f/s\n",
-	       fl.p50 / 1e3, fl.p99 / 1e3, fl.ops);
-	brokered(1, 2000, &fl);
-	brokered(10, 200, &fl);
-	brokered(100, 20, &fl);
-	brokered(1000, 2, &fl);
+	measure(dev, 2000, true, true, &fl);
+	measure(dev, 1000, true, false, &rt);
+	measure(dev, 1000, false, true, &io);
+	printf("floor: 2 Unix-socket round trips + raw BIND(PID)/UNBIND ioctls: p50 %.1f us, p99 %.1f us, "
+	       "%.0f/s (the round trips alone: p50 %.1f us; the ioctl pair alone: p50 %.1f us)\n",
+	       fl.p50 / 1e3, fl.p99 / 1e3, fl.ops, rt.p50 / 1e3, io.p50 / 1e3);
+	ioctls_with_bonds(dev, 500, &io);
+	brokered(dev, 1, 2000);
+	brokered(dev, 10, 200);
+	brokered(dev, 100, 20);
+	brokered(dev, 1000, 2);
 	memory_per_bond(1000);
 	clients_held(max_held);
 
