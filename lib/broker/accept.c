@@ -20,14 +20,50 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * Connections with a deadline (C_NEW: HELLO; C_READY: the rest of a message
+ * begun), oldest first. Every deadline is set to now + hello_ms on a
+ * monotonic clock, so appending keeps the queue in deadline order: the timer
+ * looks at its head only, whatever the number of connections.
+ */
+static uint64_t due_of(const struct sb_conn *c)
+{
+	return c->state == C_NEW ? c->deadline : c->frame_deadline;
+}
+
+static void due_add(struct svmbind_broker *b, struct sb_conn *c)
+{
+	if (c->queued)
+		return;
+	c->queued = true;
+	c->qnext = NULL;
+	c->qprev = b->due_tail;
+	if (b->due_tail)
+		b->due_tail->qnext = c;
+	else
+		b->due_head = c;
+	b->due_tail = c;
+}
+
+void sb_due_del(struct svmbind_broker *b, struct sb_conn *c)
+{
+	if (!c->queued)
+		return;
+	c->queued = false;
+	if (c->qprev)
+		c->qprev->qnext = c->qnext;
+	else
+		b->due_head = c->qnext;
+	if (c->qnext)
+		c->qnext->qprev = c->qprev;
+	else
+		b->due_tail = c->qprev;
+	c->qprev = c->qnext = NULL;
+}
+
 static bool timer_needed(struct svmbind_broker *b)
 {
-	if (b->listen_paused)
-		return true;
-	for (struct sb_conn *c = b->conns; c; c = c->next)
-		if (c->state == C_NEW || c->frame_deadline)
-			return true;
-	return false;
+	return b->listen_paused || b->due_head;
 }
 
 static void arm_timer(struct svmbind_broker *b, bool on)
@@ -56,8 +92,10 @@ void sb_frame_deadline(struct svmbind_broker *b, struct sb_conn *c)
 		return;
 	if (!c->in_len) {
 		c->frame_deadline = 0;
+		sb_due_del(b, c);
 	} else if (!c->frame_deadline) {
 		c->frame_deadline = now_ms() + b->hello_ms;
+		due_add(b, c);
 		arm_timer(b, true);
 	}
 }
@@ -86,21 +124,20 @@ void sb_listen_resume(struct svmbind_broker *b)
 void sb_on_timer(struct svmbind_broker *b)
 {
 	uint64_t t = now_ms(), ticks;
-	struct sb_conn *c, *next;
+	struct sb_conn *c;
 
 	(void)!read(b->timerfd, &ticks, sizeof(ticks));
 	if (b->listen_paused && t >= b->listen_retry)
 		sb_listen_resume(b);
-	for (c = b->conns; c; c = next) {
-		next = c->next;
-		if (c->state == C_NEW && t >= c->deadline) {
+	while ((c = b->due_head) && t >= due_of(c)) {
+		sb_due_del(b, c);
+		if (c->state == C_NEW) {
 			pr_debug("broker: a client said no HELLO within %u ms: dropped", b->hello_ms);
-			sb_refuse(b, c, 0, -SVMBIND_BROKER_ERR_TIMEOUT);
-		} else if (c->state == C_READY && c->frame_deadline && t >= c->frame_deadline) {
+		} else {
 			pr_info("broker: client pid %d sent part of a message and not the rest within %u ms: "
 				"dropping it", (int)c->pid, b->hello_ms);
-			sb_refuse(b, c, 0, -SVMBIND_BROKER_ERR_TIMEOUT);
 		}
+		sb_refuse(b, c, 0, -SVMBIND_BROKER_ERR_TIMEOUT);
 	}
 	if (!timer_needed(b))
 		arm_timer(b, false);
@@ -225,6 +262,7 @@ void sb_on_accept(struct svmbind_broker *b)
 			b->conns->prev = c;
 		b->conns = c;
 		b->nr_conns++;
+		due_add(b, c);	/* its HELLO deadline */
 		arm_timer(b, true);
 	}
 }

@@ -27,7 +27,7 @@ int svmbind_broker_dispatch(struct svmbind_broker *b, int timeout_ms)
 
 	if (!b)
 		return NULL_ARG();
-	if (getpid() != b->owner)
+	if (svmbind__process_token() != b->token)	/* a forked child: no system call to tell */
 		return FAIL(SVMBIND_ERR_FORKED);
 	if (atomic_exchange(&b->stop, false)) {
 		uint64_t v;
@@ -230,17 +230,12 @@ void svmbind_broker_free(struct svmbind_broker *b)
 			sb_conn_free(c);
 		}
 	}
-	while (b->nr_orphans) {	/* a last try; closing the device releases the rest */
-		for (size_t i = 0; i < b->nr_bonds; i++) {
-			struct sb_conn *c = b->bonds[i];
+	while (b->orphans) {	/* a last try; closing the device releases the rest */
+		struct sb_conn *c = b->orphans;
 
-			if (!c->orphan)
-				continue;
-			if (getpid() == b->owner)
-				(void)sb_revoke_bond(b, c, SVMBIND_REVOKED_SHUTDOWN, false);
-			sb_orphan_done(b, c);
-			break;
-		}
+		if (getpid() == b->owner)
+			(void)sb_revoke_bond(b, c, SVMBIND_REVOKED_SHUTDOWN, false);
+		sb_orphan_done(b, c);
 	}
 	sb_bury(b);
 	pthread_mutex_unlock(&b->lock);
@@ -306,6 +301,7 @@ int svmbind_broker_new(struct svmbind_device *dev, const struct svmbind_broker_o
 	pthread_mutexattr_destroy(&ma);
 	b->dev = dev;
 	b->owner = getpid();
+	b->token = svmbind__process_token();
 	b->epfd = b->lfd = b->stopfd = b->timerfd = b->reserve = -1;
 	b->flags = o.flags;
 	b->max_clients = sb_fit_fd_limit(o.max_clients);

@@ -65,6 +65,9 @@ struct sb_conn {
 	struct sb_conn *hnext;		/* pid hash (C_READY) */
 	struct sb_conn *pnext;		/* PASID hash (bound) */
 	struct sb_conn *dnext;		/* graveyard */
+	struct sb_conn *qprev, *qnext;	/* deadline queue (accept.c), while queued */
+	bool queued;
+	struct sb_conn *oprev, *onext;	/* orphans (revoke.c), while orphan */
 	unsigned char *in;		/* in_small or a heap buffer of need bytes */
 	uint32_t in_len, in_need;
 	unsigned char *out;
@@ -76,6 +79,7 @@ struct svmbind_broker {
 	pthread_mutex_t lock;		/* recursive: everything below */
 	struct svmbind_device *dev;
 	pid_t owner;
+	uint64_t token;			/* the owner's fork token (fork.c) */
 	int epfd, lfd, stopfd, timerfd;
 	int reserve;			/* an fd kept to accept-and-refuse when out of fds */
 	bool listen_paused, fd_starved;	/* listener out of epoll; the out-of-fds warning given */
@@ -95,7 +99,9 @@ struct svmbind_broker {
 	struct sb_conn *conns;
 	size_t nr_conns;
 	struct sb_conn *graveyard;
+	struct sb_conn *due_head, *due_tail;	/* deadline queue, oldest first (accept.c) */
 	size_t nr_orphans;
+	struct sb_conn *orphans;	/* closed, their bonds still listed: reaped each round */
 	struct sb_conn **bonds;
 	size_t nr_bonds, cap_bonds;
 	struct sb_uidrec *uids;
@@ -150,6 +156,8 @@ HIDDEN void sb_conn_read(struct svmbind_broker *b, struct sb_conn *c);
 /* ---- accept.c ---- */
 
 HIDDEN void sb_frame_deadline(struct svmbind_broker *b, struct sb_conn *c);
+/* Off the deadline queue (HELLO done, a whole message read, closed); O(1). */
+HIDDEN void sb_due_del(struct svmbind_broker *b, struct sb_conn *c);
 HIDDEN void sb_listen_resume(struct svmbind_broker *b);
 HIDDEN void sb_on_timer(struct svmbind_broker *b);
 HIDDEN void sb_on_accept(struct svmbind_broker *b);

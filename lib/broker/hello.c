@@ -106,6 +106,7 @@ void sb_on_hello(struct svmbind_broker *b, struct sb_conn *c, const struct sbw_m
 			"it will not be bound", pid, pid, strerror(-c->witness));
 	c->pid = pid;
 	c->gid = peer.gid;
+	sb_due_del(b, c);	/* the HELLO deadline is met */
 	c->state = C_READY;
 	sb_hash_add(b, c);
 	r.u.hello_ok.version = (uint16_t)v;

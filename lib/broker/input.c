@@ -81,6 +81,8 @@ static void conn_consume(struct svmbind_broker *b, struct sb_conn *c)
 	if (c->state == C_DEAD || !off)
 		return;
 	c->frame_deadline = 0;	/* a whole message came: the next one gets its own time */
+	if (c->state == C_READY)
+		sb_due_del(b, c);
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
 	if (c->in != c->in_small && c->in_len <= IN_SMALL) {

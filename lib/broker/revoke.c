@@ -97,6 +97,12 @@ void sb_orphan_done(struct svmbind_broker *b, struct sb_conn *c)
 	c->witness = -1;
 	c->orphan = false;
 	b->nr_orphans--;
+	if (c->oprev)
+		c->oprev->onext = c->onext;
+	else
+		b->orphans = c->onext;
+	if (c->onext)
+		c->onext->oprev = c->oprev;
 	c->dnext = b->graveyard;
 	b->graveyard = c;
 }
@@ -104,13 +110,12 @@ void sb_orphan_done(struct svmbind_broker *b, struct sb_conn *c)
 /* Orphans whose address space has ended: the kernel released their bonds. */
 void sb_reap_orphans(struct svmbind_broker *b)
 {
-	for (size_t i = 0; b->nr_orphans && i < b->nr_bonds;) {
-		struct sb_conn *c = b->bonds[i];
+	struct sb_conn *c, *next;
 
-		if (c->orphan && !sb_bond_is_ours(b, c))
-			sb_orphan_done(b, c);	/* bonds[i] is another one now */
-		else
-			i++;
+	for (c = b->orphans; c; c = next) {
+		next = c->onext;
+		if (!sb_bond_is_ours(b, c))
+			sb_orphan_done(b, c);
 	}
 }
 
@@ -124,6 +129,7 @@ void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 	if (c->state == C_DEAD || c->closing)
 		return;
 	c->closing = true;
+	sb_due_del(b, c);
 	orphan = sb_revoke_bond(b, c, reason, notify) != 0;
 	if (c->out_len > c->out_off)	/* last words, best effort: never wait */
 		(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -157,6 +163,11 @@ void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 	if (orphan) {	/* listed (and counted) until revoked or its address space ends */
 		c->orphan = true;
 		b->nr_orphans++;
+		c->oprev = NULL;
+		c->onext = b->orphans;
+		if (b->orphans)
+			b->orphans->oprev = c;
+		b->orphans = c;
 		return;
 	}
 	c->dnext = b->graveyard;
