@@ -2,6 +2,7 @@
 /* The client's message I/O: send (with a pidfd at HELLO), receive, wait for an answer. */
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,12 +70,35 @@ int sb_client_send(struct svmbind_client *cl, struct sbw_msg *m, int pidfd)
 	return send_all(cl->fd, buf, (size_t)len, pidfd);
 }
 
-/* Read one message into *m, waiting until @deadline (ms, -1: forever). */
+/*
+ * An answer costs one recv(), not a recv(), a poll() and a recv(): the wait
+ * blocks in recv() itself, bounded by the socket's receive timeout
+ * (SO_RCVTIMEO), set once to the call timeout and changed only when the time
+ * left is shorter (or much longer), so a deadline is overrun by at most
+ * RCVTIMEO_SLACK_MS. A recv() that says EAGAIN anyway (the timeout ran out,
+ * or the caller made the socket non-blocking) falls back to poll() for the
+ * time left. True when a blocking recv() is bounded by @rest ms.
+ */
+#define RCVTIMEO_SLACK_MS 5
+
+static bool rcvtimeo_fit(struct svmbind_client *cl, int64_t rest)
+{
+	struct timeval tv = { .tv_sec = rest / 1000, .tv_usec = (rest % 1000) * 1000 };
+
+	if (cl->rcvtimeo_ms && cl->rcvtimeo_ms <= rest + RCVTIMEO_SLACK_MS && cl->rcvtimeo_ms >= rest / 2)
+		return true;
+	if (setsockopt(cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return false;
+	cl->rcvtimeo_ms = rest;
+	return true;
+}
+
 int sb_client_recv(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadline)
 {
 	for (;;) {
 		size_t need = SBW_HDR_LEN;
-		int ret;
+		int64_t rest;
+		int ret, flags = MSG_DONTWAIT;
 
 		if (cl->in_len) {
 			ret = sbw_parse(cl->in, cl->in_len, m, &need);
@@ -87,8 +111,10 @@ int sb_client_recv(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadlin
 		}
 		if (need > sizeof(cl->in))
 			return -SVMBIND_BROKER_ERR_TOO_BIG;
-		/* as much as is there (the answer is usually waiting): poll only when nothing is */
-		ssize_t n = recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, MSG_DONTWAIT);
+		rest = deadline < 0 ? -1 : deadline - sb_client_now_ms();
+		if (deadline < 0 || (rest > 0 && rcvtimeo_fit(cl, rest)))
+			flags = 0;	/* block, within the time left */
+		ssize_t n = recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, flags);
 
 		if (n > 0) {
 			cl->in_len += (uint32_t)n;
@@ -98,11 +124,13 @@ int sb_client_recv(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadlin
 			return -SVMBIND_BROKER_ERR_DISCONNECTED;
 		if (errno == ECONNRESET)
 			return -SVMBIND_BROKER_ERR_DISCONNECTED;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return sb_syserr();
 		struct pollfd p = { .fd = cl->fd, .events = POLLIN };
-		int64_t rest = deadline < 0 ? -1 : deadline - sb_client_now_ms();
 
+		rest = deadline < 0 ? -1 : deadline - sb_client_now_ms();
 		ret = poll(&p, 1, deadline < 0 ? -1 : rest < 0 ? 0 : (int)rest);
 		if (ret < 0) {
 			if (errno == EINTR)

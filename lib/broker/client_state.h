@@ -20,6 +20,7 @@ struct svmbind_client {
 	int broker_pidfd;		/* the broker's process, or -1 */
 	uint32_t flags, features, seq;
 	int timeout_ms;
+	int64_t rcvtimeo_ms;		/* the socket's SO_RCVTIMEO (client_io.c); 0: none */
 	bool bound, revoked_pending;
 	bool broken;			/* a reply did not come in time, or did not parse: closed */
 	uint32_t pasid, revoke_reason;
