@@ -135,7 +135,8 @@ HIDDEN void sb_refuse(struct svmbind_broker *b, struct sb_conn *c, uint32_t seq,
 /* ---- revoke.c ---- */
 
 HIDDEN bool sb_bond_is_ours(struct svmbind_broker *b, struct sb_conn *c);
-HIDDEN int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid);
+/* @live: the caller has just seen the address space live (its witness): not read again. */
+HIDDEN int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live);
 HIDDEN int sb_revoke_bond(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason, bool notify);
 HIDDEN void sb_orphan_done(struct svmbind_broker *b, struct sb_conn *c);
 HIDDEN void sb_reap_orphans(struct svmbind_broker *b);
@@ -145,6 +146,8 @@ HIDDEN void sb_bury(struct svmbind_broker *b);	/* free the closed: end of a disp
 HIDDEN bool sb_peer_alive(const struct sb_conn *c);
 /* Before acting for a client: 0, or the code to answer with (check c->state). */
 HIDDEN int sb_conn_validate(struct svmbind_broker *b, struct sb_conn *c);
+/* The same before a BIND, lighter: whether it lives is checked after the bind. */
+HIDDEN int sb_conn_prebind(struct svmbind_broker *b, struct sb_conn *c);
 HIDDEN void sb_on_event(void *arg, enum sb_event ev, pid_t tgid);
 
 /* ---- hello.c, request.c, input.c ---- */

@@ -36,7 +36,7 @@ static void undo_bind(struct svmbind_broker *b, uint32_t pasid, bool shared)
 		}
 		ret = ret ? -errno : 0;
 	} else {
-		ret = sb_unbind_pasid(b, pasid);
+		ret = sb_unbind_pasid(b, pasid, false);
 	}
 	if (ret)
 		pr_warn("broker: undoing a bind of PASID %u: %s (closing the device releases it)",
@@ -85,7 +85,10 @@ static void on_bind(struct svmbind_broker *b, struct sb_conn *c, const struct sb
 
 	if (c->state != C_READY)
 		return sb_refuse(b, c, m->seq, -SVMBIND_BROKER_ERR_UNEXPECTED);
-	ret = sb_conn_validate(b, c);
+	/* Whether the client lives, and still has the address space that said HELLO,
+	 * is checked after the bind (svmbind__bind_witnessed(): its pidfd has not
+	 * exited, so the pid was its own at the bind; its witness lives). */
+	ret = sb_conn_prebind(b, c);
 	if (c->state == C_DEAD)
 		return;
 	if (ret)
@@ -104,22 +107,15 @@ static void on_bind(struct svmbind_broker *b, struct sb_conn *c, const struct sb
 	if (ur && ur->bonds >= b->max_bonds_uid)
 		return sb_send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_TOO_MANY_BONDS_UID, false);
 
-	ret = svmbind_bind_pidfd(b->dev, c->pidfd, &pasid);
-	if (ret) {
-		if (ret == -SVMBIND_ERR_NO_PROCESS && !sb_peer_alive(c)) {
-			sb_conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
-			return;
-		}
-		pr_info("broker: binding pid %d: %s", (int)c->pid, svmbind_strerror(ret));
-		return sb_send_error(b, c, m->seq, ret, false);
-	}
-	/* Whose address space did the kernel bind? The pid's current one: it must
-	 * be the one that said HELLO, checked after the bind (an exec before it,
-	 * even before this BIND was read, shows as a dead witness). */
-	o = pasid_holder(b, c, pasid);
-	if (!sb_peer_alive(c) || sb_witness_state(c->witness, c->maps) != 1) {
-		undo_bind(b, pasid, o != NULL);
-		if (!sb_peer_alive(c)) {
+	/* The pid verified at HELLO, checked after the bind against the pidfd and the
+	 * witness of the address space that said HELLO (a maps witness is read here:
+	 * the library keeps none of it). An exec since, even before this BIND was
+	 * read, shows as a dead witness: the bind is undone, the connection spent. */
+	ret = svmbind__bind_witnessed(b->dev, c->pid, c->pidfd, c->maps ? -1 : c->witness, &pasid);
+	if (ret == -ESTALE || (c->maps && !ret && sb_witness_state(c->witness, c->maps) != 1)) {
+		if (!ret)
+			undo_bind(b, pasid, pasid_holder(b, c, pasid) != NULL);
+		if (!sb_peer_alive(c)) {	/* an exit, not an exec */
 			sb_conn_close(b, c, SVMBIND_REVOKED_EXIT, false);
 			return;
 		}
@@ -128,6 +124,21 @@ static void on_bind(struct svmbind_broker *b, struct sb_conn *c, const struct sb
 		c->spent = true;
 		return sb_send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_REVOKED, false);
 	}
+	if (ret) {
+		/* Exited, or the address space that said HELLO is gone (an exec the
+		 * kernel refused to bind): told as the checks before a request tell it. */
+		if (ret == -SVMBIND_ERR_NO_PROCESS || sb_witness_state(c->witness, c->maps) == 0) {
+			int why = sb_conn_validate(b, c);
+
+			if (c->state == C_DEAD)
+				return;
+			if (why)
+				return sb_send_error(b, c, m->seq, why, false);
+		}
+		pr_info("broker: binding pid %d: %s", (int)c->pid, svmbind_strerror(ret));
+		return sb_send_error(b, c, m->seq, ret, false);
+	}
+	o = pasid_holder(b, c, pasid);
 	if (o) {	/* one address space, two connections (CLONE_VM, threads, or twice) */
 		undo_bind(b, pasid, true);
 		pr_info("broker: pid %d's address space is bound already, as PASID %u through pid "
@@ -159,7 +170,7 @@ static void on_unbind(struct svmbind_broker *b, struct sb_conn *c, const struct 
 		return sb_send_error(b, c, m->seq, ret, false);
 	if (!c->bound || c->pasid != m->u.unbind.pasid)
 		return sb_send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NOT_BOUND, false);
-	ret = sb_unbind_pasid(b, c->pasid);
+	ret = sb_unbind_pasid(b, c->pasid, true);	/* its address space lives: just checked */
 	if (ret)
 		return sb_send_error(b, c, m->seq, ret, false);
 	r.u.unbind_ok.pasid = c->pasid;

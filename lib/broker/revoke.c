@@ -38,12 +38,13 @@ bool sb_bond_is_ours(struct svmbind_broker *b, struct sb_conn *c)
 
 /* svm_unbind; where the kernel insists on a release mode (EINVAL), again with
  * RELEASE_FLUSHED, as the library does at close. 0 once the bond is gone. */
-int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid)
+int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live)
 {
-	int ret = svm_unbind(b->dev, pasid, 0);
+	int (*unbind)(struct svmbind_device *, uint32_t, uint32_t) = live ? svmbind__unbind_live : svm_unbind;
+	int ret = unbind(b->dev, pasid, 0);
 
 	if (ret == -EINVAL)
-		ret = svm_unbind(b->dev, pasid, VFIO_SVM_PASID_RELEASE_FLUSHED);
+		ret = unbind(b->dev, pasid, VFIO_SVM_PASID_RELEASE_FLUSHED);
 	if (ret == -SVMBIND_ERR_BOND_GONE || ret == -SVMBIND_ERR_UNKNOWN_PASID)
 		ret = 0;
 	return ret;
@@ -63,7 +64,7 @@ int sb_revoke_bond(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 	if (!c->bound)
 		return 0;
 	if (sb_bond_is_ours(b, c)) {
-		ret = sb_unbind_pasid(b, pasid);
+		ret = sb_unbind_pasid(b, pasid, false);
 		if (ret) {
 			pr_warn("broker: unbinding PASID %u of pid %d: %s: the bond stays listed (revoke "
 				"it again; closing the device releases it)", pasid, (int)c->pid,
@@ -256,6 +257,18 @@ int sb_conn_validate(struct svmbind_broker *b, struct sb_conn *c)
 			sb_conn_close(b, c, SVMBIND_REVOKED_CREDS, false);
 		return -SVMBIND_BROKER_ERR_REVOKED;
 	}
+	return 0;
+}
+
+/* Before a BIND on a connection not bound yet, no system call: whether the
+ * client lives and whether the address space that said HELLO is still its own
+ * is checked after the bind (request.c), where the bind is undone if not. A
+ * connection spent, or bound, or whose credentials are to be re-read, gets the
+ * full checks. */
+int sb_conn_prebind(struct svmbind_broker *b, struct sb_conn *c)
+{
+	if (c->bound || c->spent || ((b->flags & SVMBIND_BROKER_REVOKE_ON_CREDS) && b->pe_state != 1))
+		return sb_conn_validate(b, c);
 	return 0;
 }
 
