@@ -94,8 +94,11 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 	m.u.hello.max_version = SBW_VERSION_MAX;
 	ret = sb_client_send(cl, &m, pidfd);
 	close(pidfd);
-	if (ret)
+	if (ret && ret != -SVMBIND_BROKER_ERR_DISCONNECTED)
 		goto fail;
+	/* Closed already: a broker that refuses at accept (too many clients) says
+	 * why and closes, maybe before our HELLO went out. Its ERROR is read all the
+	 * same (a closed socket never blocks the read). */
 	ret = sb_client_wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
 	if (ret) {
 		pr_err("broker client: the broker at %s refused us: %s", path, svmbind_strerror(ret));
