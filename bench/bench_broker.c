@@ -12,7 +12,8 @@
  * part alone). Then, with 1, 10, 100 and 1000 concurrent client processes
  * each looping svmbind_client_bind() + svmbind_client_unbind() against a
  * broker thread: p50, p99 of one bind+unbind and the throughput (from the
- * start gate to the last client's last unbind), each as a ratio to the floor.
+ * start gate to the last client's last unbind), each as a ratio to the floor
+ * measured in blocks interleaved with the clients' blocks.
  * System calls per brokered bind+unbind and per request, client and broker
  * apart, are counted with strace (this program again, under strace -f, in its
  * --syscalls mode), against the floor's. Then the broker's heap per held bond
@@ -83,6 +84,7 @@ struct floor {
 };
 
 enum { BIND_LEN = 24, UNBIND_LEN = 20 };	/* the wire's BIND/BIND_OK, UNBIND/UNBIND_OK */
+enum { WARM = 5 };	/* iterations of the floor not counted: clients warm up with one bind+unbind */
 
 static void summarize(uint64_t *t, int iters, uint64_t wall, struct floor *out)
 {
@@ -92,10 +94,43 @@ static void summarize(uint64_t *t, int iters, uint64_t wall, struct floor *out)
 	out->p99 = pct(t, (size_t)iters, 0.99);
 }
 
+/* Samples (ns) and the wall time of a series of blocks. */
+struct series {
+	uint64_t *v, wall;
+	size_t n, cap;
+};
+
+static void series_add(struct series *s, const uint64_t *v, size_t n, uint64_t wall)
+{
+	if (s->n + n > s->cap) {
+		size_t cap = (s->n + n) * 2;
+		uint64_t *p = realloc(s->v, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		s->v = p;
+		s->cap = cap;
+	}
+	memcpy(s->v + s->n, v, n * sizeof(*v));
+	s->n += n;
+	s->wall += wall;
+}
+
+static void series_sum(struct series *s, struct floor *out)
+{
+	out->p50 = out->p99 = 0;
+	out->ops = 0;
+	if (s->n && s->wall)
+		summarize(s->v, (int)s->n, s->wall, out);
+	free(s->v);
+	*s = (struct series){ 0 };
+}
+
 /* @rt round trips and/or the ioctl pair, @iters times; the echo answers each message. */
-static void measure(struct svmbind_device *dev, int iters, bool rt, bool ioctls, struct floor *out)
+static void measure_into(struct svmbind_device *dev, int iters, bool rt, bool ioctls, struct series *out)
 {
 	uint64_t *t = calloc((size_t)iters, sizeof(*t)), t0;
+	int done = 0;
 	int sv[2], fd = svmbind_device_fd(dev);
 	char msg[BIND_LEN] = { 0 };
 	pid_t echo, target;
@@ -119,7 +154,7 @@ static void measure(struct svmbind_device *dev, int iters, bool rt, bool ioctls,
 	}
 	close(sv[1]);
 	t0 = now_ns();
-	for (int i = 0; i < iters; i++) {
+	for (int i = -WARM; i < iters; i++) {	/* the first WARM are not counted */
 		struct vfio_device_svm s = { .argsz = sizeof(s), .flags = VFIO_SVM_PID, .pid = (uint32_t)target };
 		uint64_t a = now_ns();
 
@@ -133,14 +168,27 @@ static void measure(struct svmbind_device *dev, int iters, bool rt, bool ioctls,
 		s.flags = 0;
 		if (ioctls)
 			ioctl(fd, VFIO_DEVICE_UNBIND_TASK, &s);
+		if (i < 0) {
+			t0 = now_ns();
+			continue;
+		}
 		t[i] = now_ns() - a;
+		done++;
 	}
-	summarize(t, iters, now_ns() - t0, out);
+	series_add(out, t, (size_t)done, now_ns() - t0);
 	close(sv[0]);
 	kill(target, SIGKILL);
 	waitpid(echo, NULL, 0);
 	waitpid(target, NULL, 0);
 	free(t);
+}
+
+static void measure(struct svmbind_device *dev, int iters, bool rt, bool ioctls, struct floor *out)
+{
+	struct series s = { 0 };
+
+	measure_into(dev, iters, rt, ioctls, &s);
+	series_sum(&s, out);
 }
 
 /*
@@ -202,7 +250,8 @@ static int client_loop(struct shared *sh, int idx, int iters)
 	struct svmbind_client *cl;
 	uint32_t pasid;
 
-	if (svmbind_client_connect(path, &co, &cl)) {
+	if (svmbind_client_connect(path, &co, &cl) ||
+	    svmbind_client_bind(cl, &pasid) || svmbind_client_unbind(cl)) {	/* warm, as the floor */
 		__atomic_fetch_add(&sh->failed, 1, __ATOMIC_SEQ_CST);
 		__atomic_fetch_add(&sh->ready, 1, __ATOMIC_SEQ_CST);
 		return 1;
@@ -234,26 +283,16 @@ static int client_loop(struct shared *sh, int idx, int iters)
 	return 0;
 }
 
-/* The floor just before and just after a brokered run, averaged: both see the
- * same machine (a shared host drifts from one minute to the next). */
-static void floor_around(const struct floor *a, const struct floor *b, struct floor *out)
+/* One run of @n clients, @iters bind+unbind each: samples and wall time into @s. */
+static void brokered_block(int n, int iters, struct series *s, int *failed)
 {
-	out->p50 = (a->p50 + b->p50) / 2;
-	out->p99 = (a->p99 + b->p99) / 2;
-	out->ops = (a->ops + b->ops) / 2;
-}
-
-static void brokered(struct svmbind_device *dev, int n, int iters)
-{
-	struct floor before, after, floor, *fl = &floor;
 	size_t total = (size_t)n * (size_t)iters, sz = sizeof(struct shared) + total * sizeof(uint64_t);
 	struct shared *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t *pids = calloc((size_t)n, sizeof(*pids));
-	uint64_t t0, wall, *v;
+	uint64_t t0, *v;
 	size_t got = 0;
 
-	measure(dev, 500, true, true, &before);
-	if (pipe2(gate, O_CLOEXEC))
+	if (sh == MAP_FAILED || pipe2(gate, O_CLOEXEC))
 		return;
 	for (int i = 0; i < n; i++) {
 		pids[i] = fork();
@@ -267,29 +306,45 @@ static void brokered(struct svmbind_device *dev, int n, int iters)
 	close(gate[1]);
 	for (int i = 0; i < n; i++)
 		waitpid(pids[i], NULL, 0);
-	wall = (sh->done > t0 ? sh->done : now_ns()) - t0;
-	measure(dev, 500, true, true, &after);
-	floor_around(&before, &after, &floor);
 	v = malloc(total * sizeof(*v));
 	for (size_t i = 0; i < total; i++)
 		if (sh->samples[i])
 			v[got++] = sh->samples[i];
-	qsort(v, got, sizeof(*v), cmp_u64);
-	if (got) {
-		uint64_t p50 = pct(v, got, 0.5), p99 = pct(v, got, 0.99);
-		double ops = (double)got * 1e9 / (double)wall;
-
-		printf("clients %5d: %6zu bind+unbind  p50 %8.1f us (%5.2fx floor)  p99 %9.1f us (%6.2fx floor)  "
-		       "%8.0f/s (%5.2fx floor)%s  [floor around it: p50 %.1f us, %.0f/s]\n", n, got, p50 / 1e3,
-		       (double)p50 / (double)fl->p50, p99 / 1e3, (double)p99 / (double)fl->p99, ops, ops / fl->ops,
-		       sh->failed ? "  (some clients failed)" : "", fl->p50 / 1e3, fl->ops);
-	} else {
-		printf("clients %5d: no sample (%d failed)\n", n, sh->failed);
-	}
-	fflush(stdout);
+	series_add(s, v, got, (sh->done > t0 ? sh->done : now_ns()) - t0);
+	*failed += sh->failed;
 	munmap(sh, sz);
 	free(pids);
 	free(v);
+}
+
+/*
+ * @n clients, @iters bind+unbind each, in @blocks blocks, each right after a
+ * block of the floor: the host drifts (another VM, another build), and both
+ * series see the same drift. p50, p99 over all samples of each series;
+ * throughput over the sum of the blocks' times (a block ends at its last
+ * unbind, not at its clients' exits).
+ */
+static void brokered(struct svmbind_device *dev, int n, int iters, int blocks)
+{
+	struct series fs = { 0 }, bs = { 0 };
+	struct floor fl, br;
+	int failed = 0;
+
+	for (int b = 0; b < blocks; b++) {
+		measure_into(dev, 1000 / blocks, true, true, &fs);
+		brokered_block(n, iters / blocks, &bs, &failed);
+	}
+	series_sum(&fs, &fl);
+	series_sum(&bs, &br);
+	if (br.p50)
+		printf("clients %5d: %6d bind+unbind  p50 %8.1f us (%5.2fx floor)  p99 %9.1f us (%6.2fx floor)  "
+		       "%8.0f/s (%5.2fx floor)%s  [floor, interleaved: p50 %.1f us, %.0f/s]\n", n,
+		       n * (iters / blocks) * blocks, br.p50 / 1e3, (double)br.p50 / (double)fl.p50, br.p99 / 1e3,
+		       (double)br.p99 / (double)fl.p99, br.ops, br.ops / fl.ops,
+		       failed ? "  (some clients failed)" : "", fl.p50 / 1e3, fl.ops);
+	else
+		printf("clients %5d: no sample (%d failed)\n", n, failed);
+	fflush(stdout);
 }
 
 /* ---- system calls, counted by strace ---- */
@@ -619,10 +674,10 @@ int main(int argc, char **argv)
 	       "%.0f/s (the round trips alone: p50 %.1f us; the ioctl pair alone: p50 %.1f us)\n",
 	       fl.p50 / 1e3, fl.p99 / 1e3, fl.ops, rt.p50 / 1e3, io.p50 / 1e3);
 	ioctls_with_bonds(dev, 500, &io);
-	brokered(dev, 1, 2000);
-	brokered(dev, 10, 200);
-	brokered(dev, 100, 20);
-	brokered(dev, 1000, 2);
+	brokered(dev, 1, 2000, 10);
+	brokered(dev, 10, 200, 10);
+	brokered(dev, 100, 20, 4);
+	brokered(dev, 1000, 2, 2);
 	memory_per_bond(1000);
 	clients_held(max_held);
 
