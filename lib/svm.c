@@ -395,10 +395,12 @@ int svmbind_bind_pidfd(struct svmbind_device *dev, int pidfd, uint32_t *pasid)
  * process has not exited (so the pid named it throughout), and the witness
  * lives. Else the bond is undone: SVMBIND_ERR_NO_PROCESS (exited), ESTALE (the
  * address space was replaced: an exec since HELLO). The book keeps a copy of
- * the witness, as svmbind_bind_pidfd() keeps the one it opens.
+ * the witness, as svmbind_bind_pidfd() keeps the one it opens: *@spare when
+ * the caller has one (a copy the book gave back at an unbind; taken, whatever
+ * the outcome), else a new one.
  */
 int svmbind__bind_witnessed(struct svmbind_device *dev, pid_t pid, int pidfd, int witness,
-			    uint32_t *pasid)
+			    int *spare, uint32_t *pasid)
 {
 	struct vfio_device_svm s = { .argsz = sizeof(s), .flags = VFIO_SVM_PID, .pid = (uint32_t)pid };
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -409,6 +411,9 @@ int svmbind__bind_witnessed(struct svmbind_device *dev, pid_t pid, int pidfd, in
 		return ret;
 	if (pid == dev->ctx->owner) {
 		w = WITNESS_SELF;	/* as svmbind_bind_pidfd() books the caller's own */
+	} else if (witness >= 0 && spare && *spare >= 0) {
+		w = *spare;
+		*spare = -1;
 	} else if (witness >= 0) {
 		w = fcntl(witness, F_DUPFD_CLOEXEC, 3);
 		if (w < 0)
@@ -447,8 +452,10 @@ int svmbind__bind_witnessed(struct svmbind_device *dev, pid_t pid, int pidfd, in
 }
 
 /* dev->lock held. Returns 0, or a code with errno set. @live: the caller has
- * just seen the bond's address space live (its own witness of it). */
-static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t flags, bool live)
+ * just seen the bond's address space live (its own witness of it). @keep: when
+ * the entry goes, its witness is handed to the caller instead of closed. */
+static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t flags, bool live,
+			 int *keep)
 {
 	struct vfio_device_svm s = { .argsz = sizeof(s), .flags = flags, .pasid = b->pasid };
 	int err;
@@ -463,8 +470,13 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 	}
 	err = -svm_ioctl(dev, VFIO_DEVICE_UNBIND_TASK, &s);
 	if (!err) {
-		if (--b->refs == 0)
+		if (--b->refs == 0) {
+			if (keep && *keep < 0 && b->witness >= 0) {
+				*keep = b->witness;
+				b->witness = WITNESS_NONE;
+			}
 			drop_bond(dev, b);
+		}
 		return 0;
 	}
 	if (err == ESRCH) {
@@ -481,7 +493,7 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 
 #define RELEASE_FLAGS (VFIO_SVM_PASID_RELEASE_FLUSHED | VFIO_SVM_PASID_RELEASE_CLEAN)
 
-static int do_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags, bool live)
+static int do_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags, bool live, int *keep)
 {
 	struct bond *b;
 	int ret;
@@ -505,19 +517,19 @@ static int do_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags,
 		       dev->name, pasid);
 		return FAIL(SVMBIND_ERR_UNKNOWN_PASID);
 	}
-	ret = unbind_locked(dev, b, flags, live);
+	ret = unbind_locked(dev, b, flags, live, keep);
 	pthread_mutex_unlock(&dev->lock);
 	return ret ? ret : svmbind__ok(0);
 }
 
 int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
 {
-	return do_unbind(dev, pasid, flags, false);
+	return do_unbind(dev, pasid, flags, false, NULL);
 }
 
-int svmbind__unbind_live(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
+int svmbind__unbind_live(struct svmbind_device *dev, uint32_t pasid, uint32_t flags, int *keep)
 {
-	return do_unbind(dev, pasid, flags, true);
+	return do_unbind(dev, pasid, flags, true, keep);
 }
 
 /*
@@ -538,9 +550,9 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 			drop_bond(dev, b);
 			continue;
 		}
-		ret = unbind_locked(dev, b, 0, false);
+		ret = unbind_locked(dev, b, 0, false, NULL);
 		if (ret == -EINVAL)
-			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED, false);
+			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED, false, NULL);
 		if (ret == -SVMBIND_ERR_BOND_GONE || !ret)
 			continue;
 		if (!first)

@@ -230,7 +230,7 @@ void sb_on_accept(struct svmbind_broker *b)
 			return;
 		}
 		c->fd = fd;
-		c->pidfd = c->witness = c->pending_fd = -1;
+		c->pidfd = c->witness = c->pending_fd = c->spare = -1;
 		ret = sb_slot_take(b, c, pc.uid);
 		if (ret) {
 			if (ret == -SVMBIND_BROKER_ERR_TOO_MANY_CLIENTS_UID)

@@ -222,6 +222,8 @@ void svmbind_broker_free(struct svmbind_broker *b)
 				close(c->pending_fd);
 			if (c->connector >= 0)
 				close(c->connector);
+			if (c->spare >= 0)
+				close(c->spare);
 		}
 		while (b->conns) {
 			struct sb_conn *c = b->conns;

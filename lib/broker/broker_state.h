@@ -47,6 +47,8 @@ struct sb_conn {
 	enum conn_state state;
 	int fd, pidfd, witness, pending_fd;
 	int connector;			/* pidfd of who connected (accept to HELLO) */
+	int spare;			/* the library's copy of the witness, given back at UNBIND
+					 * for the next BIND (not maps), or -1 */
 	pid_t pid;			/* kernel-verified, after HELLO */
 	uid_t uid;
 	gid_t gid;
@@ -135,8 +137,9 @@ HIDDEN void sb_refuse(struct svmbind_broker *b, struct sb_conn *c, uint32_t seq,
 /* ---- revoke.c ---- */
 
 HIDDEN bool sb_bond_is_ours(struct svmbind_broker *b, struct sb_conn *c);
-/* @live: the caller has just seen the address space live (its witness): not read again. */
-HIDDEN int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live);
+/* @live: the caller has just seen the address space live (its witness): not read
+ * again; then the book's copy of the witness may come back in *@keep (or NULL). */
+HIDDEN int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live, int *keep);
 HIDDEN int sb_revoke_bond(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason, bool notify);
 HIDDEN void sb_orphan_done(struct svmbind_broker *b, struct sb_conn *c);
 HIDDEN void sb_reap_orphans(struct svmbind_broker *b);

@@ -36,7 +36,7 @@ static void undo_bind(struct svmbind_broker *b, uint32_t pasid, bool shared)
 		}
 		ret = ret ? -errno : 0;
 	} else {
-		ret = sb_unbind_pasid(b, pasid, false);
+		ret = sb_unbind_pasid(b, pasid, false, NULL);
 	}
 	if (ret)
 		pr_warn("broker: undoing a bind of PASID %u: %s (closing the device releases it)",
@@ -111,7 +111,8 @@ static void on_bind(struct svmbind_broker *b, struct sb_conn *c, const struct sb
 	 * witness of the address space that said HELLO (a maps witness is read here:
 	 * the library keeps none of it). An exec since, even before this BIND was
 	 * read, shows as a dead witness: the bind is undone, the connection spent. */
-	ret = svmbind__bind_witnessed(b->dev, c->pid, c->pidfd, c->maps ? -1 : c->witness, &pasid);
+	ret = svmbind__bind_witnessed(b->dev, c->pid, c->pidfd, c->maps ? -1 : c->witness,
+				      c->maps ? NULL : &c->spare, &pasid);
 	if (ret == -ESTALE || (c->maps && !ret && sb_witness_state(c->witness, c->maps) != 1)) {
 		if (!ret)
 			undo_bind(b, pasid, pasid_holder(b, c, pasid) != NULL);
@@ -170,7 +171,7 @@ static void on_unbind(struct svmbind_broker *b, struct sb_conn *c, const struct 
 		return sb_send_error(b, c, m->seq, ret, false);
 	if (!c->bound || c->pasid != m->u.unbind.pasid)
 		return sb_send_error(b, c, m->seq, -SVMBIND_BROKER_ERR_NOT_BOUND, false);
-	ret = sb_unbind_pasid(b, c->pasid, true);	/* its address space lives: just checked */
+	ret = sb_unbind_pasid(b, c->pasid, true, c->maps ? NULL : &c->spare);	/* it lives: just checked */
 	if (ret)
 		return sb_send_error(b, c, m->seq, ret, false);
 	r.u.unbind_ok.pasid = c->pasid;

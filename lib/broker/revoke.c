@@ -38,13 +38,13 @@ bool sb_bond_is_ours(struct svmbind_broker *b, struct sb_conn *c)
 
 /* svm_unbind; where the kernel insists on a release mode (EINVAL), again with
  * RELEASE_FLUSHED, as the library does at close. 0 once the bond is gone. */
-int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live)
+int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live, int *keep)
 {
-	int (*unbind)(struct svmbind_device *, uint32_t, uint32_t) = live ? svmbind__unbind_live : svm_unbind;
-	int ret = unbind(b->dev, pasid, 0);
+	int ret = live ? svmbind__unbind_live(b->dev, pasid, 0, keep) : svm_unbind(b->dev, pasid, 0);
 
 	if (ret == -EINVAL)
-		ret = unbind(b->dev, pasid, VFIO_SVM_PASID_RELEASE_FLUSHED);
+		ret = live ? svmbind__unbind_live(b->dev, pasid, VFIO_SVM_PASID_RELEASE_FLUSHED, keep) :
+			     svm_unbind(b->dev, pasid, VFIO_SVM_PASID_RELEASE_FLUSHED);
 	if (ret == -SVMBIND_ERR_BOND_GONE || ret == -SVMBIND_ERR_UNKNOWN_PASID)
 		ret = 0;
 	return ret;
@@ -64,7 +64,7 @@ int sb_revoke_bond(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 	if (!c->bound)
 		return 0;
 	if (sb_bond_is_ours(b, c)) {
-		ret = sb_unbind_pasid(b, pasid, false);
+		ret = sb_unbind_pasid(b, pasid, false, NULL);
 		if (ret) {
 			pr_warn("broker: unbinding PASID %u of pid %d: %s: the bond stays listed (revoke "
 				"it again; closing the device releases it)", pasid, (int)c->pid,
@@ -145,6 +145,9 @@ void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 		close(c->pending_fd);
 	if (c->connector >= 0)
 		close(c->connector);
+	if (c->spare >= 0)
+		close(c->spare);
+	c->spare = -1;
 	if (!orphan && c->witness >= 0) {
 		close(c->witness);
 		c->witness = -1;
