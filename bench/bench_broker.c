@@ -36,7 +36,9 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +46,7 @@
 #include <svmbind/broker.h>
 #include <svmbind/svmbind.h>
 
-static char path[64];
+static char path[64], raw_path[64];
 static struct svmbind_broker *broker;
 
 static uint64_t now_ns(void)
@@ -244,13 +246,38 @@ struct shared {
 
 static int gate[2];	/* clients block reading it; closing the write end starts them all */
 
-static int client_loop(struct shared *sh, int idx, int iters)
+/* A bind+unbind against the hand-made server: two round trips, nothing else. */
+static int raw_pair(int fd)
+{
+	char msg[BIND_LEN] = { 0 };
+
+	return write(fd, msg, BIND_LEN) != BIND_LEN || read(fd, msg, BIND_LEN) != BIND_LEN ||
+	       write(fd, msg, UNBIND_LEN) != UNBIND_LEN || read(fd, msg, UNBIND_LEN) != UNBIND_LEN;
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(a.sun_path, raw_path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* @raw: against the hand-made server (raw_server()) instead of the broker. */
+static int client_loop(struct shared *sh, int idx, int iters, bool raw)
 {
 	struct svmbind_client_opts co = { .sz = sizeof(co), .timeout_ms = 300000 };
-	struct svmbind_client *cl;
+	struct svmbind_client *cl = NULL;
 	uint32_t pasid;
+	int fd = raw ? raw_connect() : -1;
 
-	if (svmbind_client_connect(path, &co, &cl) ||
+	if (raw ? fd < 0 || raw_pair(fd) :
+	    svmbind_client_connect(path, &co, &cl) ||
 	    svmbind_client_bind(cl, &pasid) || svmbind_client_unbind(cl)) {	/* warm, as the floor */
 		__atomic_fetch_add(&sh->failed, 1, __ATOMIC_SEQ_CST);
 		__atomic_fetch_add(&sh->ready, 1, __ATOMIC_SEQ_CST);
@@ -266,7 +293,7 @@ static int client_loop(struct shared *sh, int idx, int iters)
 	for (int i = 0; i < iters; i++) {
 		uint64_t a = now_ns();
 
-		if (svmbind_client_bind(cl, &pasid) || svmbind_client_unbind(cl)) {
+		if (raw ? raw_pair(fd) : svmbind_client_bind(cl, &pasid) || svmbind_client_unbind(cl)) {
 			__atomic_fetch_add(&sh->failed, 1, __ATOMIC_SEQ_CST);
 			return 1;
 		}
@@ -280,11 +307,101 @@ static int client_loop(struct shared *sh, int idx, int iters)
 			;
 	}
 	svmbind_client_close(cl);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
 
+/*
+ * The floor of a broker with N clients: a hand-made server with no identity
+ * check at all, one epoll loop, each client's pid from SO_PEERCRED at accept,
+ * a BIND-sized message answered after the raw BIND ioctl of that pid, an
+ * UNBIND-sized one after the raw UNBIND. What the broker adds to it is its
+ * guarantees (and its library).
+ */
+struct raw_conn {
+	int fd;
+	pid_t pid;
+	uint32_t pasid;
+};
+
+static int raw_listen(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(raw_path, sizeof(raw_path), "/tmp/bench-raw-%d.sock", (int)getpid());
+	strcpy(a.sun_path, raw_path);
+	unlink(raw_path);
+	if (lfd >= 0 && (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4096))) {
+		close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
+struct raw_args {
+	int dfd, lfd;
+};
+
+static void *raw_server(void *arg)
+{
+	struct raw_args *ra = arg;
+	int dfd = ra->dfd, lfd = ra->lfd, ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL }, evs[64];
+
+	if (lfd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev))
+		return NULL;
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			struct raw_conn *c = evs[i].data.ptr;
+			char msg[BIND_LEN];
+			ssize_t len;
+
+			if (!c) {	/* the listener */
+				struct ucred uc;
+				socklen_t ul = sizeof(uc);
+				int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+				if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) ||
+				    !(c = calloc(1, sizeof(*c)))) {
+					if (fd >= 0)
+						close(fd);
+					continue;
+				}
+				*c = (struct raw_conn){ fd, uc.pid, 0 };
+				ev.data.ptr = c;
+				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				continue;
+			}
+			len = read(c->fd, msg, sizeof(msg));
+			if (len <= 0) {	/* out of epoll first: forked clients hold copies of the socket */
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				free(c);
+				continue;
+			}
+			if (len == BIND_LEN) {
+				struct vfio_device_svm s = { .argsz = sizeof(s), .flags = VFIO_SVM_PID,
+							     .pid = (uint32_t)c->pid };
+
+				if (!ioctl(dfd, VFIO_DEVICE_BIND_TASK, &s))
+					c->pasid = s.pasid;
+			} else {
+				struct vfio_device_svm s = { .argsz = sizeof(s), .pasid = c->pasid };
+
+				ioctl(dfd, VFIO_DEVICE_UNBIND_TASK, &s);
+			}
+			(void)!write(c->fd, msg, (size_t)len);
+		}
+	}
+	return NULL;
+}
+
 /* One run of @n clients, @iters bind+unbind each: samples and wall time into @s. */
-static void brokered_block(int n, int iters, struct series *s, int *failed)
+static void brokered_block(int n, int iters, bool raw, struct series *s, int *failed)
 {
 	size_t total = (size_t)n * (size_t)iters, sz = sizeof(struct shared) + total * sizeof(uint64_t);
 	struct shared *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -297,7 +414,7 @@ static void brokered_block(int n, int iters, struct series *s, int *failed)
 	for (int i = 0; i < n; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
-			_exit(client_loop(sh, i, iters));
+			_exit(client_loop(sh, i, iters, raw));
 	}
 	close(gate[0]);
 	while (__atomic_load_n(&sh->ready, __ATOMIC_SEQ_CST) < n)
@@ -326,22 +443,26 @@ static void brokered_block(int n, int iters, struct series *s, int *failed)
  */
 static void brokered(struct svmbind_device *dev, int n, int iters, int blocks)
 {
-	struct series fs = { 0 }, bs = { 0 };
-	struct floor fl, br;
-	int failed = 0;
+	struct series fs = { 0 }, rs = { 0 }, bs = { 0 };
+	struct floor fl, rw, br;
+	int failed = 0, rfailed = 0;
 
 	for (int b = 0; b < blocks; b++) {
 		measure_into(dev, 1000 / blocks, true, true, &fs);
-		brokered_block(n, iters / blocks, &bs, &failed);
+		brokered_block(n, iters / blocks, true, &rs, &rfailed);
+		brokered_block(n, iters / blocks, false, &bs, &failed);
 	}
 	series_sum(&fs, &fl);
+	series_sum(&rs, &rw);
 	series_sum(&bs, &br);
 	if (br.p50)
 		printf("clients %5d: %6d bind+unbind  p50 %8.1f us (%5.2fx floor)  p99 %9.1f us (%6.2fx floor)  "
-		       "%8.0f/s (%5.2fx floor)%s  [floor, interleaved: p50 %.1f us, %.0f/s]\n", n,
-		       n * (iters / blocks) * blocks, br.p50 / 1e3, (double)br.p50 / (double)fl.p50, br.p99 / 1e3,
-		       (double)br.p99 / (double)fl.p99, br.ops, br.ops / fl.ops,
-		       failed ? "  (some clients failed)" : "", fl.p50 / 1e3, fl.ops);
+		       "%8.0f/s (%5.2fx floor)%s  [floor, interleaved: p50 %.1f us, %.0f/s; a hand-made epoll "
+		       "server, no checks, %d clients: p50 %.1f us, %.0f/s: the broker does %.2fx its "
+		       "throughput%s]\n", n, n * (iters / blocks) * blocks, br.p50 / 1e3,
+		       (double)br.p50 / (double)fl.p50, br.p99 / 1e3, (double)br.p99 / (double)fl.p99, br.ops,
+		       br.ops / fl.ops, failed ? "  (some clients failed)" : "", fl.p50 / 1e3, fl.ops, n,
+		       rw.p50 / 1e3, rw.ops, rw.ops ? br.ops / rw.ops : 0, rfailed ? ", some failed" : "");
 	else
 		printf("clients %5d: no sample (%d failed)\n", n, failed);
 	fflush(stdout);
@@ -404,6 +525,7 @@ static int syscalls_mode(const char *bdf, int n)
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
+	unlink(raw_path);
 	svmbind_broker_stop(broker);
 	pthread_join(th, NULL);
 	svmbind_broker_free(broker);
@@ -643,7 +765,8 @@ int main(int argc, char **argv)
 	struct svmbind_ctx *ctx;
 	struct svmbind_device *dev;
 	struct floor fl, rt, io;
-	pthread_t th;
+	struct raw_args ra;
+	pthread_t th, rth;
 	int max_held = argc > 2 ? atoi(argv[2]) : 10000;
 
 	if (argc > 3 && !strcmp(argv[1], "--syscalls"))
@@ -666,6 +789,9 @@ int main(int argc, char **argv)
 	if (svmbind_broker_new(dev, &o, &broker))
 		return 1;
 	pthread_create(&th, NULL, run, NULL);
+	ra.dfd = svmbind_device_fd(dev);
+	ra.lfd = raw_listen();
+	pthread_create(&rth, NULL, raw_server, &ra);	/* never joined: it ends with the process */
 
 	measure(dev, 2000, true, true, &fl);
 	measure(dev, 1000, true, false, &rt);
@@ -681,6 +807,7 @@ int main(int argc, char **argv)
 	memory_per_bond(1000);
 	clients_held(max_held);
 
+	unlink(raw_path);
 	svmbind_broker_stop(broker);
 	pthread_join(th, NULL);
 	svmbind_broker_free(broker);
