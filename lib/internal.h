@@ -170,6 +170,18 @@ HIDDEN void svmbind__forget_bonds(struct svmbind_device *dev);	/* at close, in a
  * drop the book's entry if it is still that one and nothing says it lives
  * (never an ioctl: the PASID may name someone else's bond by now). */
 HIDDEN void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid);
+/* The broker's bind of a client verified at HELLO: @pid read from @pidfd then,
+ * @witness (or -1) its /proc/PID/mem witness opened then. Checked after the
+ * bind (pidfd not exited, witness alive), else undone: 0, or
+ * -SVMBIND_ERR_NO_PROCESS, -ESTALE (address space replaced), or the bind's code.
+ * The book's copy of the witness: *@spare if >= 0 (taken), else a new one. */
+HIDDEN int svmbind__bind_witnessed(struct svmbind_device *dev, pid_t pid, int pidfd, int witness,
+				   int *spare, uint32_t *pasid);
+/* svm_unbind() when the caller has just seen that address space live through
+ * its own witness of it: the book's witness is not read again; when the entry
+ * goes, its witness (of that same address space) goes to *@keep if < 0 (and
+ * @keep not NULL), for the next svmbind__bind_witnessed(), instead of closed. */
+HIDDEN int svmbind__unbind_live(struct svmbind_device *dev, uint32_t pasid, uint32_t flags, int *keep);
 
 /* ---- processes of the caller's pid namespace through /proc (witness.c) ---- */
 

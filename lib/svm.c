@@ -2,6 +2,7 @@
 /* The seed's SVM bind/unbind, the bonds a handle holds, and the dialect probe. */
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,13 +387,80 @@ int svmbind_bind_pidfd(struct svmbind_device *dev, int pidfd, uint32_t *pasid)
 	return do_bind(dev, BIND_PIDFD, 0, pidfd, pasid);
 }
 
-/* dev->lock held. Returns 0, or a code with errno set. */
-static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t flags)
+/*
+ * The broker's bind (lib/broker/request.c). @pid was read from @pidfd when the
+ * client said HELLO, and @witness (a /proc/PID/mem fd opened then, or -1) holds
+ * the address space that said it: nothing is read from /proc here. Bind the
+ * pid, then check it was that process and that address space: the pidfd's
+ * process has not exited (so the pid named it throughout), and the witness
+ * lives. Else the bond is undone: SVMBIND_ERR_NO_PROCESS (exited), ESTALE (the
+ * address space was replaced: an exec since HELLO). The book keeps a copy of
+ * the witness, as svmbind_bind_pidfd() keeps the one it opens: *@spare when
+ * the caller has one (a copy the book gave back at an unbind; taken, whatever
+ * the outcome), else a new one.
+ */
+int svmbind__bind_witnessed(struct svmbind_device *dev, pid_t pid, int pidfd, int witness,
+			    int *spare, uint32_t *pasid)
+{
+	struct vfio_device_svm s = { .argsz = sizeof(s), .flags = VFIO_SVM_PID, .pid = (uint32_t)pid };
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int ret, w = WITNESS_NONE;
+
+	ret = svmbind__check_owner(dev->ctx, "svmbind_bind_pidfd");
+	if (ret)
+		return ret;
+	if (pid == dev->ctx->owner) {
+		w = WITNESS_SELF;	/* as svmbind_bind_pidfd() books the caller's own */
+	} else if (witness >= 0 && spare && *spare >= 0) {
+		w = *spare;
+		*spare = -1;
+	} else if (witness >= 0) {
+		w = fcntl(witness, F_DUPFD_CLOEXEC, 3);
+		if (w < 0)
+			return KFAIL(errno, errno);
+	}
+	pthread_mutex_lock(&dev->lock);
+	if (reserve_bond(dev)) {
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(w);
+		return FAIL(ENOMEM);
+	}
+	ret = svm_ioctl(dev, VFIO_DEVICE_BIND_TASK, &s);
+	if (ret) {
+		if (ret == -ENOTTY)
+			dev->dialect = SVMBIND_DIALECT_NONE;
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(w);
+		return bind_error(dev, pid, true, -ret);
+	}
+	if (poll(&p, 1, 0) != 0) {	/* exited (readable), or cannot tell: never keep it */
+		undo_bind(dev, s.pasid);
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(w);
+		return KFAIL(SVMBIND_ERR_NO_PROCESS, ESRCH);
+	}
+	if (witness >= 0 && !svmbind__witness_alive(witness)) {
+		undo_bind(dev, s.pasid);
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(w);
+		return FAIL(ESTALE);
+	}
+	record_bond(dev, s.pasid, pid, w);
+	pthread_mutex_unlock(&dev->lock);
+	*pasid = s.pasid;
+	return svmbind__ok(0);
+}
+
+/* dev->lock held. Returns 0, or a code with errno set. @live: the caller has
+ * just seen the bond's address space live (its own witness of it). @keep: when
+ * the entry goes, its witness is handed to the caller instead of closed. */
+static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t flags, bool live,
+			 int *keep)
 {
 	struct vfio_device_svm s = { .argsz = sizeof(s), .flags = flags, .pasid = b->pasid };
 	int err;
 
-	if (!witness_alive(b->witness)) {
+	if (!live && !witness_alive(b->witness)) {
 		/* Never ask the kernel: the PASID may already tag someone else's bond. */
 		/* The normal end of a bond whose process ended first: the return code says it. */
 		pr_debug("%s: PASID %u (pid %d): its address space is gone (the process exited or "
@@ -402,8 +470,13 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 	}
 	err = -svm_ioctl(dev, VFIO_DEVICE_UNBIND_TASK, &s);
 	if (!err) {
-		if (--b->refs == 0)
+		if (--b->refs == 0) {
+			if (keep && *keep < 0 && b->witness >= 0) {
+				*keep = b->witness;
+				b->witness = WITNESS_NONE;
+			}
 			drop_bond(dev, b);
+		}
 		return 0;
 	}
 	if (err == ESRCH) {
@@ -420,7 +493,7 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 
 #define RELEASE_FLAGS (VFIO_SVM_PASID_RELEASE_FLUSHED | VFIO_SVM_PASID_RELEASE_CLEAN)
 
-int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
+static int do_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags, bool live, int *keep)
 {
 	struct bond *b;
 	int ret;
@@ -444,9 +517,19 @@ int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
 		       dev->name, pasid);
 		return FAIL(SVMBIND_ERR_UNKNOWN_PASID);
 	}
-	ret = unbind_locked(dev, b, flags);
+	ret = unbind_locked(dev, b, flags, live, keep);
 	pthread_mutex_unlock(&dev->lock);
 	return ret ? ret : svmbind__ok(0);
+}
+
+int svm_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags)
+{
+	return do_unbind(dev, pasid, flags, false, NULL);
+}
+
+int svmbind__unbind_live(struct svmbind_device *dev, uint32_t pasid, uint32_t flags, int *keep)
+{
+	return do_unbind(dev, pasid, flags, true, keep);
 }
 
 /*
@@ -467,9 +550,9 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 			drop_bond(dev, b);
 			continue;
 		}
-		ret = unbind_locked(dev, b, 0);
+		ret = unbind_locked(dev, b, 0, false, NULL);
 		if (ret == -EINVAL)
-			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED);
+			ret = unbind_locked(dev, b, VFIO_SVM_PASID_RELEASE_FLUSHED, false, NULL);
 		if (ret == -SVMBIND_ERR_BOND_GONE || !ret)
 			continue;
 		if (!first)

@@ -1,235 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /* The broker's client (process B): connect, introduce ourselves, bind, ask, unbind. */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <svmbind/space.h>
-
-#include "broker_internal.h"
+#include "client_state.h"
 
 #ifndef PR_SET_PTRACER
 #define PR_SET_PTRACER 0x59616d61
 #endif
-
-struct svmbind_client {
-	pthread_mutex_t lock;
-	int fd;
-	pid_t owner;			/* the process that connected */
-	uint64_t token;			/* its fork token (fork.c): a child sees another */
-	int yama;			/* Yama's ptrace_scope at connect, or -errno */
-	pid_t broker_pid;
-	uid_t broker_uid;		/* SO_PEERCRED: who listens */
-	uid_t file_uid;			/* who owns the socket file we connected to */
-	int broker_pidfd;		/* the broker's process, or -1 */
-	uint32_t flags, features, seq;
-	uint16_t version;		/* agreed at HELLO */
-	int timeout_ms;
-	bool bound, revoked_pending;
-	bool broken;			/* a reply did not come in time, or did not parse: closed */
-	uint32_t pasid, revoke_reason;
-	uint32_t in_len;
-	unsigned char in[SBW_MAX_MSG];
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int send_all(int fd, const void *buf, size_t len, int pidfd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (pidfd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
-	}
-	while (len) {
-		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EPIPE || errno == ECONNRESET)
-				return -SVMBIND_BROKER_ERR_DISCONNECTED;
-			return sb_syserr();
-		}
-		iov.iov_base = (char *)iov.iov_base + n;
-		iov.iov_len -= (size_t)n;
-		len -= (size_t)n;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-	}
-	return 0;
-}
-
-static int send_msg(struct svmbind_client *cl, struct sbw_msg *m, int pidfd)
-{
-	unsigned char buf[SBW_MAX_MSG];
-	int len;
-
-	m->seq = ++cl->seq;
-	if (!m->seq)
-		m->seq = ++cl->seq;
-	len = sbw_encode(m, buf, sizeof(buf));
-	if (len < 0)
-		return len;
-	return send_all(cl->fd, buf, (size_t)len, pidfd);
-}
-
-/* Read one message into *m, waiting until @deadline (ms, -1: forever). */
-static int recv_msg(struct svmbind_client *cl, struct sbw_msg *m, int64_t deadline)
-{
-	for (;;) {
-		size_t need = SBW_HDR_LEN;
-		int ret;
-
-		if (cl->in_len) {
-			ret = sbw_parse(cl->in, cl->in_len, m, &need);
-			if (ret < 0)
-				return ret;
-			if (ret > 0) {
-				/* consumed later by the caller: keep the bytes until then */
-				return ret;
-			}
-		}
-		if (need > sizeof(cl->in))
-			return -SVMBIND_BROKER_ERR_TOO_BIG;
-		/* as much as is there (the answer is usually waiting): poll only when nothing is */
-		ssize_t n = recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, MSG_DONTWAIT);
-
-		if (n > 0) {
-			cl->in_len += (uint32_t)n;
-			continue;
-		}
-		if (n == 0)
-			return -SVMBIND_BROKER_ERR_DISCONNECTED;
-		if (errno == ECONNRESET)
-			return -SVMBIND_BROKER_ERR_DISCONNECTED;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return sb_syserr();
-		struct pollfd p = { .fd = cl->fd, .events = POLLIN };
-		int64_t rest = deadline < 0 ? -1 : deadline - now_ms();
-
-		ret = poll(&p, 1, deadline < 0 ? -1 : rest < 0 ? 0 : (int)rest);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			return sb_syserr();
-		}
-		if (ret == 0)
-			return -SVMBIND_BROKER_ERR_TIMEOUT;
-	}
-}
-
-static void consume(struct svmbind_client *cl, int len)
-{
-	memmove(cl->in, cl->in + len, cl->in_len - (uint32_t)len);
-	cl->in_len -= (uint32_t)len;
-}
-
-static void note_revoked(struct svmbind_client *cl, const struct sbw_msg *m)
-{
-	if (cl->bound && m->u.revoked.pasid == cl->pasid) {
-		cl->bound = false;
-		cl->revoked_pending = true;
-		cl->revoke_reason = m->u.revoked.reason;
-		pr_info("broker client: our bond (PASID %u) was revoked, reason %u",
-			m->u.revoked.pasid, m->u.revoked.reason);
-	}
-}
-
-/* A code a broker sends is negative: an errno, a library, a broker or a PASID-space code. */
-static bool code_valid(int32_t code)
-{
-	return code < 0 && (code >= -SVMBIND_BROKER_ERR_LAST ||
-			    (-code >= SVMBIND_SPACE_ERR_BASE && -code < SVMBIND_SPACE_ERR_END));
-}
-
-/*
- * No answer in time, or one that does not parse: whatever the broker did with
- * our request (a bind made after we stopped waiting), its late answer would be
- * read as the answer to the next one. The connection is shut down instead: the
- * broker sees the end of file and revokes what it holds for us.
- */
-static void give_up(struct svmbind_client *cl, int why)
-{
-	if (cl->broken)
-		return;
-	cl->broken = true;
-	cl->bound = false;
-	shutdown(cl->fd, SHUT_RDWR);
-	pr_err("broker client: %s: the connection is closed (the broker revokes anything it did "
-	       "for the unanswered request); connect again", svmbind_strerror(why));
-}
-
-/* Wait for the answer to @seq: @want, or ERROR. Notices on the way are noted. */
-static int wait_reply(struct svmbind_client *cl, uint32_t seq, uint8_t want, struct sbw_msg *m,
-		      void *data, size_t *data_len)
-{
-	int64_t deadline = cl->timeout_ms < 0 ? -1 : now_ms() + cl->timeout_ms;
-
-	for (;;) {
-		int len = recv_msg(cl, m, deadline), ret = 0;
-
-		if (len == -SVMBIND_BROKER_ERR_TIMEOUT || len == -SVMBIND_BROKER_ERR_PROTOCOL ||
-		    len == -SVMBIND_BROKER_ERR_TOO_BIG)
-			give_up(cl, len);
-		if (len < 0)
-			return len;
-		if (m->type == SBW_REVOKED) {
-			note_revoked(cl, m);
-			consume(cl, len);
-			continue;
-		}
-		if (m->type == SBW_ERROR && (m->seq == seq || m->seq == 0)) {
-			ret = m->u.error.code;
-			if (!code_valid(ret)) {
-				pr_err("broker client: the broker answered with code %d, which is no error code",
-				       (int)m->u.error.code);
-				ret = -SVMBIND_BROKER_ERR_PROTOCOL;
-			}
-		} else if (m->type == want && m->seq == seq) {
-			if (data && data_len) {
-				size_t n = m->data_len < *data_len ? m->data_len : *data_len;
-
-				memcpy(data, m->data, n);
-				*data_len = m->data_len;
-			} else if (data_len) {
-				*data_len = m->data_len;
-			}
-		} else {
-			ret = -SVMBIND_BROKER_ERR_PROTOCOL;
-		}
-		consume(cl, len);
-		if (ret == -SVMBIND_BROKER_ERR_PROTOCOL)
-			give_up(cl, ret);
-		return ret;
-	}
-}
 
 static int check_owner(struct svmbind_client *cl)
 {
@@ -309,18 +92,14 @@ int svmbind_client_connect(const char *path, const struct svmbind_client_opts *o
 	}
 	m.u.hello.min_version = SBW_VERSION_MIN;
 	m.u.hello.max_version = SBW_VERSION_MAX;
-	ret = send_msg(cl, &m, pidfd);
+	ret = sb_client_send(cl, &m, pidfd);
 	close(pidfd);
-	/* A broker that refused us at accept said why, then closed, maybe before
-	 * our HELLO went out (EPIPE): its reason still waits to be read. */
-	if (ret == -SVMBIND_BROKER_ERR_DISCONNECTED) {
-		ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
-		if (!ret)
-			ret = -SVMBIND_BROKER_ERR_DISCONNECTED;
-	}
-	if (ret)
+	if (ret && ret != -SVMBIND_BROKER_ERR_DISCONNECTED)
 		goto fail;
-	ret = wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
+	/* Closed already: a broker that refuses at accept (too many clients) says
+	 * why and closes, maybe before our HELLO went out. Its ERROR is read all the
+	 * same (a closed socket never blocks the read). */
+	ret = sb_client_wait_reply(cl, cl->seq, SBW_HELLO_OK, &m, NULL, NULL);
 	if (ret) {
 		pr_err("broker client: the broker at %s refused us: %s", path, svmbind_strerror(ret));
 		goto fail;
@@ -478,9 +257,9 @@ int svmbind_client_bind(struct svmbind_client *cl, uint32_t *pasid)
 		goto out;
 	}
 	m.u.bind.pid = 0;	/* the broker takes our identity from the kernel */
-	ret = send_msg(cl, &m, -1);
+	ret = sb_client_send(cl, &m, -1);
 	if (!ret)
-		ret = wait_reply(cl, cl->seq, SBW_BIND_OK, &m, NULL, NULL);
+		ret = sb_client_wait_reply(cl, cl->seq, SBW_BIND_OK, &m, NULL, NULL);
 	if (plan == 1)
 		prctl(PR_SET_PTRACER, 0, 0, 0, 0);	/* the bond is made: no tracer needed any more */
 	if (!ret) {
@@ -522,9 +301,9 @@ int svmbind_client_unbind(struct svmbind_client *cl)
 		goto out;
 	}
 	m.u.unbind.pasid = cl->pasid;
-	ret = send_msg(cl, &m, -1);
+	ret = sb_client_send(cl, &m, -1);
 	if (!ret)
-		ret = wait_reply(cl, cl->seq, SBW_UNBIND_OK, &m, NULL, NULL);
+		ret = sb_client_wait_reply(cl, cl->seq, SBW_UNBIND_OK, &m, NULL, NULL);
 	if (!ret || ret == -SVMBIND_BROKER_ERR_NOT_BOUND)
 		cl->bound = false;
 	if (ret == -SVMBIND_BROKER_ERR_NOT_BOUND && cl->revoked_pending)
@@ -562,9 +341,9 @@ int svmbind_client_request(struct svmbind_client *cl, uint32_t type, const void 
 	m.u.request.app_type = type;
 	m.data = data;
 	m.data_len = (uint32_t)len;
-	ret = send_msg(cl, &m, -1);
+	ret = sb_client_send(cl, &m, -1);
 	if (!ret)
-		ret = wait_reply(cl, cl->seq, SBW_REPLY, &m, reply, reply_len ? reply_len : &dummy);
+		ret = sb_client_wait_reply(cl, cl->seq, SBW_REPLY, &m, reply, reply_len ? reply_len : &dummy);
 	if (!ret && status)
 		*status = m.u.reply.status;
 	if (ret == -SVMBIND_BROKER_ERR_REVOKED)
@@ -589,10 +368,10 @@ int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *re
 	ret = check_usable(cl);
 	if (ret)
 		goto out;
-	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	deadline = timeout_ms < 0 ? -1 : sb_client_now_ms() + timeout_ms;
 	while (!cl->revoked_pending) {
 		struct sbw_msg m;
-		int len = recv_msg(cl, &m, deadline);
+		int len = sb_client_recv(cl, &m, deadline);
 
 		if (len == -SVMBIND_BROKER_ERR_TIMEOUT) {
 			ret = 0;
@@ -602,11 +381,11 @@ int svmbind_client_check(struct svmbind_client *cl, int timeout_ms, uint32_t *re
 			ret = len;
 			break;
 		}
-		consume(cl, len);
+		sb_client_consume(cl, len);
 		if (m.type == SBW_REVOKED)
-			note_revoked(cl, &m);
+			sb_client_note_revoked(cl, &m);
 		else if (m.type == SBW_ERROR && m.u.error.fatal)
-			ret = code_valid(m.u.error.code) ? m.u.error.code : -SVMBIND_BROKER_ERR_PROTOCOL;
+			ret = sb_client_code_valid(m.u.error.code) ? m.u.error.code : -SVMBIND_BROKER_ERR_PROTOCOL;
 		else
 			ret = -SVMBIND_BROKER_ERR_PROTOCOL;
 		if (ret)
@@ -644,9 +423,9 @@ int sb_client_call(struct svmbind_client *cl, struct sbw_msg *m, int fd, uint8_t
 		ret = -SVMBIND_BROKER_ERR_VERSION;
 	}
 	if (!ret)
-		ret = send_msg(cl, m, fd);
+		ret = sb_client_send(cl, m, fd);
 	if (!ret)
-		ret = wait_reply(cl, cl->seq, want, m, NULL, NULL);
+		ret = sb_client_wait_reply(cl, cl->seq, want, m, NULL, NULL);
 	pthread_mutex_unlock(&cl->lock);
 	return ret;
 }
