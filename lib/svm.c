@@ -287,6 +287,32 @@ static void record_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid, i
 	*b = (struct bond){ pasid, 1, pid, witness };
 }
 
+/*
+ * Take dev->lock, make room in the book, ask the kernel to bind. 0 with the
+ * lock held; else the lock released, @w closed, and the code to return.
+ */
+static int bind_locked(struct svmbind_device *dev, struct vfio_device_svm *s, int w, pid_t pid,
+		       bool foreign)
+{
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	if (reserve_bond(dev)) {
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(w);
+		return FAIL(ENOMEM);
+	}
+	ret = svm_ioctl(dev, VFIO_DEVICE_BIND_TASK, s);
+	if (ret) {
+		if (ret == -ENOTTY)
+			dev->dialect = SVMBIND_DIALECT_NONE;
+		pthread_mutex_unlock(&dev->lock);
+		witness_close(w);
+		return bind_error(dev, pid, foreign, -ret);
+	}
+	return 0;
+}
+
 enum bind_kind { BIND_SELF, BIND_PID, BIND_PIDFD };
 
 static int do_bind(struct svmbind_device *dev, enum bind_kind kind, pid_t pid, int pidfd,
@@ -330,20 +356,9 @@ again:
 		s.pid = (uint32_t)pid;
 	}
 
-	pthread_mutex_lock(&dev->lock);
-	if (reserve_bond(dev)) {
-		pthread_mutex_unlock(&dev->lock);
-		witness_close(witness);
-		return FAIL(ENOMEM);
-	}
-	ret = svm_ioctl(dev, VFIO_DEVICE_BIND_TASK, &s);
-	if (ret) {
-		if (ret == -ENOTTY)
-			dev->dialect = SVMBIND_DIALECT_NONE;
-		pthread_mutex_unlock(&dev->lock);
-		witness_close(witness);
-		return bind_error(dev, pid, foreign, -ret);
-	}
+	ret = bind_locked(dev, &s, witness, pid, foreign);
+	if (ret)
+		return ret;
 	if (kind == BIND_PIDFD && !svmbind__pidfd_alive(pidfd)) {
 		/* Reaped in between: the pid may have named a stranger at the bind. */
 		undo_bind(dev, s.pasid);
@@ -419,20 +434,9 @@ int svmbind__bind_witnessed(struct svmbind_device *dev, pid_t pid, int pidfd, in
 		if (w < 0)
 			return KFAIL(errno, errno);
 	}
-	pthread_mutex_lock(&dev->lock);
-	if (reserve_bond(dev)) {
-		pthread_mutex_unlock(&dev->lock);
-		witness_close(w);
-		return FAIL(ENOMEM);
-	}
-	ret = svm_ioctl(dev, VFIO_DEVICE_BIND_TASK, &s);
-	if (ret) {
-		if (ret == -ENOTTY)
-			dev->dialect = SVMBIND_DIALECT_NONE;
-		pthread_mutex_unlock(&dev->lock);
-		witness_close(w);
-		return bind_error(dev, pid, true, -ret);
-	}
+	ret = bind_locked(dev, &s, w, pid, true);
+	if (ret)
+		return ret;
 	if (poll(&p, 1, 0) != 0) {	/* exited (readable), or cannot tell: never keep it */
 		undo_bind(dev, s.pasid);
 		pthread_mutex_unlock(&dev->lock);

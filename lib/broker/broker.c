@@ -217,18 +217,12 @@ void svmbind_broker_free(struct svmbind_broker *b)
 			sb_conn_close(b, b->conns, SVMBIND_REVOKED_SHUTDOWN, true);
 	} else {	/* a forked child: close our copies, unbind nothing */
 		for (struct sb_conn *c = b->conns; c; c = c->next) {
-			close(c->fd);
-			if (c->pidfd >= 0)
-				close(c->pidfd);
+			sb_conn_close_fds(c);
 			if (c->witness >= 0)
 				close(c->witness);
-			if (c->pending_fd >= 0)
-				close(c->pending_fd);
-			if (c->connector >= 0)
-				close(c->connector);
-			if (c->spare >= 0)
-				close(c->spare);
+			c->witness = -1;
 			sb_share_free(c->share);	/* only fds close in a child */
+			c->share = NULL;
 		}
 		while (b->conns) {
 			struct sb_conn *c = b->conns;

@@ -149,6 +149,7 @@ HIDDEN int sb_unbind_pasid(struct svmbind_broker *b, uint32_t pasid, bool live, 
 HIDDEN int sb_revoke_bond(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason, bool notify);
 HIDDEN void sb_orphan_done(struct svmbind_broker *b, struct sb_conn *c);
 HIDDEN void sb_reap_orphans(struct svmbind_broker *b);
+HIDDEN void sb_conn_close_fds(struct sb_conn *c);	/* all but the witness */
 HIDDEN void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason, bool notify);
 HIDDEN void sb_conn_free(struct sb_conn *c);
 HIDDEN void sb_bury(struct svmbind_broker *b);	/* free the closed: end of a dispatch round only */

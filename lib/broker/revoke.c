@@ -125,6 +125,18 @@ void sb_reap_orphans(struct svmbind_broker *b)
 /* Close a connection. Its memory is freed only at the end of a dispatch round
  * (sb_bury()), so events already returned by epoll_wait() never point at freed
  * memory, whichever thread closed it. */
+/* The fds a connection holds, but its witness (kept by an orphan): closed, -1. */
+void sb_conn_close_fds(struct sb_conn *c)
+{
+	int *fds[] = { &c->fd, &c->pidfd, &c->pending_fd, &c->connector, &c->spare };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
 void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason, bool notify)
 {
 	bool orphan;
@@ -139,19 +151,9 @@ void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 	if (c->out_len > c->out_off)	/* last words, best effort: never wait */
 		(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	if (c->pidfd >= 0) {
-		if (c->state == C_READY)
-			epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-		close(c->pidfd);
-	}
-	if (c->pending_fd >= 0)
-		close(c->pending_fd);
-	if (c->connector >= 0)
-		close(c->connector);
-	if (c->spare >= 0)
-		close(c->spare);
-	c->spare = -1;
+	if (c->pidfd >= 0 && c->state == C_READY)
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+	sb_conn_close_fds(c);
 	if (!orphan && c->witness >= 0) {
 		close(c->witness);
 		c->witness = -1;
@@ -159,7 +161,6 @@ void sb_conn_close(struct svmbind_broker *b, struct sb_conn *c, uint32_t reason,
 	if (c->state == C_READY)
 		sb_hash_del(b, c);
 	sb_slot_put(b, c);
-	c->fd = c->pidfd = c->pending_fd = c->connector = -1;
 	c->state = C_DEAD;
 	if (c->prev)
 		c->prev->next = c->next;
