@@ -10,7 +10,7 @@
  * The transaction (request type AB_COPY): B names two buffers of its own by
  * virtual address, and A's device copies the first into the second through
  * B's PASID. Which device does it:
- *   - the svm-dma device (our QEMU's PASID device, svm_dma.c): A programs it
+ *   - the svm-dma device (our QEMU's PASID device, svmdma/): A programs it
  *     itself through the BAR the library mapped, with B's PASID and B's
  *     addresses; the IOMMU translates them through B's page tables, and a
  *     page B never touched is faulted in by the device's page request (PRI);
@@ -32,21 +32,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <poll.h>
+#include <linux/vfio.h>
 
 #include <svmbind/broker.h>
 #include <svmbind/space.h>
 #include <svmbind/svmbind.h>
 
 #include "ab_proto.h"
-#include "svm_dma.h"
+#include "svmdma.h"
 #include "svmref_uapi.h"
 
 static struct svmbind_broker *broker;
 static struct svmbind_device *dev;
-static struct svm_dma *svmdma;	/* NULL: the provider's emulated DMA */
+static struct svmdma sd;	/* bar NULL: the provider's emulated DMA */
 
 static void on_signal(int sig)
 {
@@ -101,39 +103,44 @@ static int provider_copy(const struct svmbind_broker_req *req, const struct ab_w
 }
 
 /* While the device waits: answer the page requests of B's PASID space. */
-static void serve_faults(void *arg)
+static int serve_faults(void *arg)
 {
 	struct svmbind_space *space = arg;
 	struct pollfd p = { .fd = svmbind_space_fault_fd(space), .events = POLLIN };
 
 	if (p.fd >= 0 && poll(&p, 1, 1) > 0)
 		svmbind_space_dispatch(space, NULL, NULL);	/* B's regions only; the rest refused */
+	return 0;
 }
 
 /* The real device: A's own doorbell, B's PASID, B's virtual addresses. */
 static int svm_dma_work(const struct svmbind_broker_req *req, const struct ab_work *w, struct ab_done *done)
 {
+	uint32_t xlates = svmdma_rd(&sd, SD_XLATES), prqs = svmdma_rd(&sd, SD_PRQS), st;
 	struct svmbind_space *space = NULL;
-	struct svm_dma_result res;
+	uint64_t fault = 0;
 	int ret;
 
 	if (svmbind_broker_space(broker, req->pasid, &space))
 		space = NULL;	/* the seed's bind: the kernel serves the page requests */
-	ret = svm_dma_copy_wait(svmdma, req->pasid, w->src, w->dst, w->len, true,
-				space ? serve_faults : NULL, space, &res);
+	ret = svmdma_copy(&sd, req->pasid, sd.pri ? SD_CTRL_PRI : 0, w->src, w->dst, w->len, &fault,
+			  space ? serve_faults : NULL, space);
 	done->engine = AB_ENGINE_SVM_DMA;
-	done->pri = svm_dma_has_pri(svmdma);
-	done->translations = res.translations;
-	done->page_requests = res.page_requests;
-	if (ret) {
+	done->pri = sd.pri;
+	done->translations = svmdma_rd(&sd, SD_XLATES) - xlates;
+	done->page_requests = svmdma_rd(&sd, SD_PRQS) - prqs;
+	if (ret != SD_ST_DONE) {
+		st = svmdma_rd(&sd, SD_STATUS);
 		printf("A: svm-dma through PASID %u: status 0x%x, %s (at %#llx; %u page request(s))\n",
-		       req->pasid, res.status, svm_dma_status_str(res.status),
-		       (unsigned long long)res.fault, res.page_requests);
-		return ret;
+		       req->pasid, st, svmdma_status_str(st), (unsigned long long)fault,
+		       done->page_requests);
+		if (ret < 0)
+			return ret;	/* still busy */
+		return st == SD_ST_ERR_SRC || st == SD_ST_ERR_DST || st == SD_ST_ERR_PRI ? -EFAULT : -EIO;
 	}
 	printf("A: svm-dma copied %u bytes through PASID %u: %u ATS translation(s), %u page request(s)%s\n",
-	       w->len, req->pasid, res.translations, res.page_requests,
-	       space && res.page_requests ? ", served by A's fault handler from B's shared memory" : "");
+	       w->len, req->pasid, done->translations, done->page_requests,
+	       space && done->page_requests ? ", served by A's fault handler from B's shared memory" : "");
 	return 0;
 }
 
@@ -152,12 +159,38 @@ static int on_request(void *arg, const struct svmbind_broker_req *req, void *rep
 	printf("A: pid %d (uid %u) asks for a copy on PASID %u: %u bytes at %#llx -> %#llx\n",
 	       (int)req->pid, (unsigned int)req->uid, req->pasid, w.len,
 	       (unsigned long long)w.src, (unsigned long long)w.dst);
-	ret = svmdma ? svm_dma_work(req, &w, &done) : provider_copy(req, &w, &done);
+	ret = sd.bar ? svm_dma_work(req, &w, &done) : provider_copy(req, &w, &done);
 	memcpy(reply, &done, sizeof(done));
 	*reply_len = sizeof(done);
 	if (!ret)
 		list_bonds();
 	return ret;
+}
+
+/* Is @dev an svm-dma device? Then its BAR0, mapped by the library, is A's
+ * to drive (0); -ENODEV when it is another device. */
+static int svm_dma_open(void)
+{
+	size_t len;
+	void *bar;
+	int ret;
+
+	ret = svmbind_device_map_region(dev, VFIO_PCI_BAR0_REGION_INDEX, PROT_READ | PROT_WRITE, &bar, &len);
+	if (ret)
+		return ret;
+	ret = svmdma_attach(&sd, bar, len, svmbind_device_fd(dev));
+	if (ret) {
+		svmbind_device_unmap_region(dev, bar, len);
+		sd.bar = NULL;
+	}
+	return ret;
+}
+
+static void svm_dma_close(void)
+{
+	if (sd.bar)
+		svmbind_device_unmap_region(dev, (void *)sd.bar, sd.bar_len);
+	sd.bar = NULL;
 }
 
 /* Will the broker make PASID spaces (its own test: the probe does not rule them out)? */
@@ -227,14 +260,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dialect = svmbind_device_dialect(dev);
-	ret = svm_dma_open(dev, &svmdma);
+	ret = svm_dma_open();
 	if (ret && ret != -ENODEV)
 		fprintf(stderr, "A: %s: cannot map BAR0: %s; using the provider's emulated DMA\n", bdf,
 			svmbind_strerror(ret));
-	if (svmdma)
+	if (sd.bar)
 		printf("A: %s is an svm-dma device (PASID, ATS%s): A drives its DMA itself\n", bdf,
-		       svm_dma_has_pri(svmdma) ? ", PRI" : ", no PRI");
-	if (svmdma && svm_dma_has_pri(svmdma))
+		       sd.pri ? ", PRI" : ", no PRI");
+	if (sd.bar && sd.pri)
 		bo.flags |= SVMBIND_BROKER_SPACE_ON_DEMAND;	/* PASID spaces: pages placed as the device asks */
 	if (dialect == SVMBIND_DIALECT_NONE && pasid_spaces(bdf))
 		printf("A: %s: this kernel has no SVM bind (VFIO_DEVICE_BIND_TASK answers ENOTTY). A client's\n"
@@ -250,7 +283,7 @@ int main(int argc, char **argv)
 	ret = svmbind_broker_new(dev, &bo, &broker);
 	if (ret) {
 		fprintf(stderr, "A: cannot start the broker: %s\n", svmbind_strerror(ret));
-		svm_dma_close(svmdma);
+		svm_dma_close();
 		svmbind_ctx_free(ctx);
 		return 1;
 	}
@@ -268,7 +301,7 @@ int main(int argc, char **argv)
 	printf("A: stopping (%s); revoking %zu bond(s)\n", ret ? svmbind_strerror(ret) : "asked to",
 	       svmbind_broker_nr_bonds(broker));
 	svmbind_broker_free(broker);
-	svm_dma_close(svmdma);
+	svm_dma_close();
 	svmbind_ctx_free(ctx);
 	return ret ? 1 : 0;
 }

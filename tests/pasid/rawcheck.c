@@ -29,7 +29,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <linux/pci_regs.h>
 
 #include "kuapi.h"
 #include "svmdma.h"
@@ -120,7 +119,6 @@ int main(void)
 	char msg[256];
 	uint32_t ioas1, rid_hwpt, hwpt2, devid, st;
 	uint64_t fault;
-	uint16_t cmd;
 	void *bar;
 	int ret;
 
@@ -240,15 +238,7 @@ int main(void)
 	if (ioctl(devfd, _IO(';', 100 + 8), &ri))
 		return 1;
 	bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, devfd, (off_t)ri.offset);
-	if (bar == MAP_FAILED)
-		return 1;
-	d[0].bar = bar;
-	ri.index = 7;
-	if (ioctl(devfd, _IO(';', 100 + 8), &ri) ||
-	    pread(devfd, &cmd, 2, (off_t)ri.offset + PCI_COMMAND) != 2)
-		return 1;
-	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
-	if (pwrite(devfd, &cmd, 2, (off_t)ri.offset + PCI_COMMAND) != 2)
+	if (bar == MAP_FAILED || svmdma_attach(&d[0], bar, 4096, devfd))
 		return 1;
 
 	/* 5: a copy inside the mapped half */

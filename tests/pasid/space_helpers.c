@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/pci_regs.h>
 
 #include "space_helpers.h"
 
@@ -20,11 +19,8 @@ struct svmdma sd_devs[2];
 void owner_open(struct owner *o, int which)
 {
 	struct svmbind_ctx_opts co = { .sz = sizeof(co), .backend = SVMBIND_BACKEND_IOMMUFD };
-	struct svmbind_region_info cfg = { .sz = sizeof(cfg) };
 	size_t bar_len;
-	uint16_t cmd;
 	void *bar;
-	int fd;
 
 	memset(o, 0, sizeof(*o));
 	o->sd = sd_devs[which];
@@ -32,13 +28,7 @@ void owner_open(struct owner *o, int which)
 	ck_assert_int_eq(svmbind_device_open(o->ctx, o->sd.bdf, NULL, &o->dev), 0);
 	ck_assert_int_eq(svmbind_device_map_region(o->dev, 0, PROT_READ | PROT_WRITE, &bar, &bar_len), 0);
 	ck_assert_int_eq(madvise(bar, bar_len, MADV_DONTFORK), 0);
-	o->sd.bar = bar;
-	ck_assert_uint_eq(svmdma_rd(&o->sd, SD_ID), SD_MAGIC);
-	fd = svmbind_device_fd(o->dev);
-	ck_assert_int_eq(svmbind_device_region_info(o->dev, 7, &cfg), 0);	/* config space */
-	ck_assert_int_eq(pread(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND), 2);
-	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
-	ck_assert_int_eq(pwrite(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND), 2);
+	ck_assert_int_eq(svmdma_attach(&o->sd, bar, bar_len, svmbind_device_fd(o->dev)), 0);
 }
 
 void owner_close(struct owner *o)

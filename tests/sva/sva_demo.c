@@ -12,7 +12,6 @@
  * Exit 0 when B read back its line, 1 otherwise, 77 outside that VM.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,57 +20,13 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/pci_regs.h>
 
 #include <svmbind/svmbind.h>
 
-#define R_ID		0x00
-#define R_PASID		0x08
-#define R_CTRL		0x0c
-#define R_SRC_LO	0x10
-#define R_SRC_HI	0x14
-#define R_DST_LO	0x18
-#define R_DST_HI	0x1c
-#define R_LEN		0x20
-#define R_DOORBELL	0x24
-#define R_STATUS	0x28
-#define SVM_DMA_MAGIC	0x53564d44u
-#define ST_BUSY		0x01
-#define ST_DONE		0x02
+#include "svmdma.h"
+
 #define LINE		96
-
-/* Hands the device to the provider (driver_override), if it is not there yet. */
-static void bind_to_provider(const char *bdf)
-{
-	char path[128], link[256];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = 0;
-		if (!strcmp(strrchr(link, '/') + 1, "svmref-vfio-pci"))
-			return;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/driver/unbind", bdf);
-		if ((fd = open(path, O_WRONLY)) >= 0) {
-			if (write(fd, bdf, strlen(bdf)) < 0)
-				perror(path);
-			close(fd);
-		}
-	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/driver_override", bdf);
-	if ((fd = open(path, O_WRONLY)) >= 0) {
-		if (write(fd, "svmref-vfio-pci", 15) < 0)
-			perror(path);
-		close(fd);
-	}
-	if ((fd = open("/sys/bus/pci/drivers_probe", O_WRONLY)) >= 0) {
-		if (write(fd, bdf, strlen(bdf)) < 0)
-			perror("drivers_probe (is svmref.ko loaded? vm.sh --driver svmref)");
-		close(fd);
-	}
-}
+#define DRIVER		"svmref-vfio-pci"
 
 static void b_main(int sock)
 {
@@ -91,15 +46,13 @@ static void b_main(int sock)
 
 int main(int argc, char **argv)
 {
-	struct svmbind_region_info cfg = { .sz = sizeof(cfg) };
 	struct svmbind_device *dev;
 	struct svmbind_ctx *ctx;
-	volatile uint32_t *bar;
+	struct svmdma sd = { 0 };
 	uint64_t addr[2];
-	uint32_t pasid, st;
+	uint32_t pasid;
 	size_t bar_len;
-	uint16_t cmd;
-	int sv[2], ret, status, fd;
+	int sv[2], ret, status, st;
 	void *p;
 	pid_t b;
 
@@ -108,7 +61,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	svmbind_set_log(svmbind_log_stderr, NULL);
-	bind_to_provider(argv[1]);
+	ret = svmdma_bind(argv[1], DRIVER);	/* the provider takes the device over */
+	if (ret)
+		fprintf(stderr, "sva_demo: %s to %s: %s (is svmref.ko loaded? vm.sh --driver svmref)\n",
+			argv[1], DRIVER, strerror(-ret));
 	ret = svmbind_ctx_new(NULL, &ctx);
 	if (!ret)
 		ret = svmbind_device_open(ctx, argv[1], NULL, &dev);
@@ -117,18 +73,11 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	ret = svmbind_device_map_region(dev, 0, PROT_READ | PROT_WRITE, &p, &bar_len);
-	bar = p;
-	if (ret || bar[R_ID / 4] != SVM_DMA_MAGIC) {
+	if (ret || (ret = svmdma_attach(&sd, p, bar_len, svmbind_device_fd(dev))) == -ENODEV) {
 		fprintf(stderr, "sva_demo: %s is not an svm-dma device\n", argv[1]);
 		return 77;
 	}
-	/* bus mastering on (vfio-pci hands the device over with it off) */
-	fd = svmbind_device_fd(dev);
-	if (svmbind_device_region_info(dev, 7 /* config */, &cfg) ||
-	    pread(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND) != 2)
-		return 1;
-	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
-	if (pwrite(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND) != 2)
+	if (ret)	/* bus mastering stayed off */
 		return 1;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
@@ -149,17 +98,9 @@ int main(int argc, char **argv)
 	}
 	printf("A: B (pid %d) is PASID %u; device: copy B:0x%" PRIx64 " -> B:0x%" PRIx64 "\n",
 	       (int)b, pasid, addr[0], addr[1]);
-	bar[R_PASID / 4] = pasid;
-	bar[R_CTRL / 4] = 0;
-	bar[R_SRC_LO / 4] = (uint32_t)addr[0];
-	bar[R_SRC_HI / 4] = (uint32_t)(addr[0] >> 32);
-	bar[R_DST_LO / 4] = (uint32_t)addr[1];
-	bar[R_DST_HI / 4] = (uint32_t)(addr[1] >> 32);
-	bar[R_LEN / 4] = LINE;
-	bar[R_DOORBELL / 4] = 1;
-	while ((st = bar[R_STATUS / 4]) == ST_BUSY)
-		usleep(100);
-	printf("A: device status 0x%x (%s)\n", st, st == ST_DONE ? "done" : "error");
+	st = svmdma_copy(&sd, pasid, 0, addr[0], addr[1], LINE, NULL, NULL, NULL);
+	printf("A: device status 0x%x (%s)\n", svmdma_rd(&sd, SD_STATUS),
+	       st == SD_ST_DONE ? "done" : "error");
 	fflush(stdout);
 	/* the device is done with B: unbind while B's address space still lives */
 	ret = svm_unbind(dev, pasid, 0);
@@ -169,5 +110,5 @@ int main(int argc, char **argv)
 	svmbind_ctx_free(ctx);
 	if (ret)
 		return 1;
-	return st == ST_DONE && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+	return st == SD_ST_DONE && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

@@ -4,22 +4,21 @@
  * (tests/vm/vm.sh --kernel new --sva --driver svmref).
  *
  * A (this process) programs the svm-dma test device (QEMU patch
- * tests/vm/qemu/patches/0004-*, register map in tests/vm/qemu/README.md)
- * from user space through VFIO (BAR0 mmap via libsvmbind) with B's PASID
- * and B's virtual addresses. The device translates every page with an ATS
- * request carrying the PASID (the emulated VT-d walks B's own page tables)
- * and copies SRC to DST.
+ * tests/vm/qemu/patches/0004-*, register map in tests/vm/qemu/README.md,
+ * driver in examples/svmdma/) from user space through VFIO (BAR0 mmap via
+ * libsvmbind) with B's PASID and B's virtual addresses. The device
+ * translates every page with an ATS request carrying the PASID (the emulated
+ * VT-d walks B's own page tables) and copies SRC to DST.
  * B is a child that runs commands A sends it (allocate, write, mprotect,
- * munmap, fork, exec, exit). Nothing is mapped or pinned for B by anyone.
+ * munmap, fork, exec, exit: sva_client.c). Nothing is mapped or pinned for B
+ * by anyone.
  * A reads B's memory through /proc/B/mem to check the results.
  *
  *   sva_dma            the translation tests (exit 0 pass, 1 fail, 77 skip)
  *   sva_dma --bench    bytes per second through SVA vs through an IOVA
  *                      mapping of the same buffers, same device, same VM
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,62 +27,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include <svmbind/svmbind.h>
 #include <svmbind/vfio_svm.h>
 
-/* svm-dma registers (BAR0) */
-#define R_ID		0x00
-#define R_CAPS		0x04
-#define R_PASID		0x08
-#define R_CTRL		0x0c
-#define R_SRC_LO	0x10
-#define R_SRC_HI	0x14
-#define R_DST_LO	0x18
-#define R_DST_HI	0x1c
-#define R_LEN		0x20
-#define R_DOORBELL	0x24
-#define R_STATUS	0x28
-#define R_FAULT_LO	0x30
-#define R_FAULT_HI	0x34
-#define R_PRQS		0x3c
-#define R_IRQ		0x40
-#define SVM_DMA_MAGIC	0x53564d44u
-#define CAPS_PRI	(1u << 2)
-#define CTRL_NOPASID	(1u << 0)
-#define CTRL_PRI	(1u << 2)
-#define CTRL_IRQ	(1u << 3)
-#define ST_BUSY		0x01
-#define ST_DONE		0x02
-#define ST_ERR_SRC	0x12
-#define ST_ERR_DST	0x13
+#include "sva_client.h"
+#include "svmdma.h"
 
 #define PG		4096u
-#define SVM_DMA_ID	"0x1234:0x5356"
 #define DRIVER		"svmref-vfio-pci"
 
+/* A device: the driver's state (svmdma.h) and the library's handle. */
 struct sdev {
-	char bdf[32];
+	struct svmdma sd;
 	struct svmbind_device *dev;
-	volatile uint32_t *bar;
-	size_t bar_len;
-	bool pri;
 };
 
 static struct svmbind_ctx *ctx;
 static struct sdev devs[2];	/* [0] with PRI, [1] without */
+static struct svmdma found[2];	/* svmdma_find()'s */
 static int failures, tests;
 
-#define die(...) do { fprintf(stderr, "sva_dma: " __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)
 #define skip(...) do { printf("sva_dma: SKIP: " __VA_ARGS__); putchar('\n'); exit(77); } while (0)
 
 static void result(bool ok, const char *name, const char *detail)
@@ -97,293 +68,54 @@ static void result(bool ok, const char *name, const char *detail)
 
 /* ---- the device --------------------------------------------------------- */
 
-static uint32_t rd(struct sdev *d, unsigned off) { return d->bar[off / 4]; }
-static void wr(struct sdev *d, unsigned off, uint32_t v) { d->bar[off / 4] = v; }
-
 /* One copy; returns the device's final status, *fault the failing address. */
 static uint32_t dev_copy(struct sdev *d, uint32_t pasid, uint32_t ctrl, uint64_t src,
 			 uint64_t dst, uint32_t len, uint64_t *fault)
 {
-	struct timespec t0, t;
-	uint32_t st;
+	int st = svmdma_copy(&d->sd, pasid, ctrl, src, dst, len, fault, NULL, NULL);
 
-	wr(d, R_PASID, pasid);
-	wr(d, R_CTRL, ctrl);
-	wr(d, R_SRC_LO, (uint32_t)src);
-	wr(d, R_SRC_HI, (uint32_t)(src >> 32));
-	wr(d, R_DST_LO, (uint32_t)dst);
-	wr(d, R_DST_HI, (uint32_t)(dst >> 32));
-	wr(d, R_LEN, len);
-	wr(d, R_DOORBELL, 1);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((st = rd(d, R_STATUS)) == ST_BUSY) {	/* waiting for a page response */
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 20)
-			die("%s: copy still busy after 20 s (page request never answered?)", d->bdf);
-		usleep(100);
-	}
-	if (fault)
-		*fault = rd(d, R_FAULT_LO) | (uint64_t)rd(d, R_FAULT_HI) << 32;
-	return st;
-}
-
-static int sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static bool has_pri_cap(const char *bdf)
-{
-	char path[256];
-	uint8_t cfg[4096];
-	unsigned off = 0x100, n = 0;
-	ssize_t len;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/config", bdf);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	len = pread(fd, cfg, sizeof(cfg), 0);
-	close(fd);
-	while (off >= 0x100 && off + 4 <= (unsigned)len && n++ < 64) {
-		uint32_t h = cfg[off] | cfg[off + 1] << 8 | cfg[off + 2] << 16 | (uint32_t)cfg[off + 3] << 24;
-
-		if ((h & 0xffff) == 0x13)
-			return true;
-		off = (h >> 20) & 0xffc;
-	}
-	return false;
+	if (st < 0)
+		die("%s: copy still busy after 20 s (page request never answered?)", d->sd.bdf);
+	return (uint32_t)st;
 }
 
 /* Finds the two svm-dma devices and binds them to the provider. */
 static void find_devices(void)
 {
-	DIR *dir = opendir("/sys/bus/pci/devices");
-	struct dirent *e;
-	int n = 0;
+	int ret;
 
 	if (access("/sys/bus/pci/drivers/" DRIVER, F_OK))
 		skip("no %s driver: load the provider (vm.sh --driver svmref)", DRIVER);
-	while (dir && (e = readdir(dir))) {
-		char path[256], v[16] = "", dv[16] = "", id[40], link[256];
-		FILE *f;
-		ssize_t l;
-		struct sdev *d;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/vendor", e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%15s", v) != 1)
-				v[0] = 0;
-			fclose(f);
-		}
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/device", e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%15s", dv) != 1)
-				dv[0] = 0;
-			fclose(f);
-		}
-		snprintf(id, sizeof(id), "%s:%s", v, dv);
-		if (strcmp(id, SVM_DMA_ID))
-			continue;
-		d = has_pri_cap(e->d_name) ? &devs[0] : &devs[1];
-		if (d->bdf[0])
-			continue;
-		snprintf(d->bdf, sizeof(d->bdf), "%.31s", e->d_name);
-		d->pri = d == &devs[0];
-		n++;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/driver", e->d_name);
-		l = readlink(path, link, sizeof(link) - 1);
-		if (l > 0) {
-			link[l] = 0;
-			if (!strcmp(strrchr(link, '/') + 1, DRIVER))
-				continue;
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/driver/unbind", e->d_name);
-			if (sysfs_write(path, e->d_name))
-				die("cannot unbind %s from its driver", e->d_name);
-		}
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%.40s/driver_override", e->d_name);
-		if (sysfs_write(path, DRIVER) || sysfs_write("/sys/bus/pci/drivers_probe", e->d_name))
-			die("cannot bind %s to %s", e->d_name, DRIVER);
-	}
-	if (dir)
-		closedir(dir);
-	if (!devs[0].bdf[0] || !devs[1].bdf[0])
-		skip("need two svm-dma devices (with and without PRI): not the SVA VM (vm.sh --sva); found %d", n);
+	ret = svmdma_find(found, DRIVER);
+	if (ret == -ENODEV)
+		skip("need two svm-dma devices (with and without PRI): not the SVA VM (vm.sh --sva)");
+	if (ret)
+		die("cannot bind the svm-dma devices to %s: %s", DRIVER, strerror(-ret));
 }
 
-static void open_device(struct sdev *d)
+static void open_device(struct sdev *d, const struct svmdma *f)
 {
-	struct svmbind_region_info cfg = { .sz = sizeof(cfg) };
 	void *bar;
-	uint16_t cmd;
-	int ret, fd;
+	size_t len;
+	int ret;
 
-	ret = svmbind_device_open(ctx, d->bdf, NULL, &d->dev);
+	d->sd = *f;
+	ret = svmbind_device_open(ctx, d->sd.bdf, NULL, &d->dev);
 	if (ret)
-		die("open %s: %s", d->bdf, svmbind_strerror(ret));
-	ret = svmbind_device_map_region(d->dev, 0, PROT_READ | PROT_WRITE, &bar, &d->bar_len);
+		die("open %s: %s", d->sd.bdf, svmbind_strerror(ret));
+	ret = svmbind_device_map_region(d->dev, 0, PROT_READ | PROT_WRITE, &bar, &len);
 	if (ret)
-		die("mmap BAR0 of %s: %s", d->bdf, svmbind_strerror(ret));
-	d->bar = bar;
+		die("mmap BAR0 of %s: %s", d->sd.bdf, svmbind_strerror(ret));
 	/* B children must not inherit the mapping: it holds the device file */
-	if (madvise(bar, d->bar_len, MADV_DONTFORK))
+	if (madvise(bar, len, MADV_DONTFORK))
 		die("madvise(MADV_DONTFORK) on BAR0: %s", strerror(errno));
-	if (rd(d, R_ID) != SVM_DMA_MAGIC)
-		die("%s: BAR0 id 0x%08x, not svm-dma", d->bdf, rd(d, R_ID));
-	if (!!(rd(d, R_CAPS) & CAPS_PRI) != d->pri)
-		die("%s: CAPS 0x%x disagrees with its PRI capability", d->bdf, rd(d, R_CAPS));
-	/* vfio-pci hands the device over with bus mastering off */
-	fd = svmbind_device_fd(d->dev);
-	if (svmbind_device_region_info(d->dev, 7 /* VFIO_PCI_CONFIG_REGION_INDEX */, &cfg))
-		die("%s: no config region", d->bdf);
-	if (pread(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND) != 2)
-		die("%s: read PCI_COMMAND: %s", d->bdf, strerror(errno));
-	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
-	if (pwrite(fd, &cmd, 2, (off_t)cfg.offset + PCI_COMMAND) != 2)
-		die("%s: write PCI_COMMAND: %s", d->bdf, strerror(errno));
-}
-
-/* ---- B: a child that runs A's commands ---------------------------------- */
-
-enum { C_MMAP, C_TOUCHLESS, C_FILL, C_PROTECT, C_UNMAP, C_FORK_COW, C_EXEC, C_EXIT };
-
-struct cmd {
-	int op;
-	int arg;
-	uint64_t addr, len;
-};
-
-struct reply {
-	int64_t ret;
-};
-
-struct proc {
-	pid_t pid;
-	int sock;
-	uint32_t pasid;
-	bool bound;
-};
-
-static void fill(void *p, size_t len, int seed)
-{
-	for (size_t i = 0; i < len; i++)
-		((uint8_t *)p)[i] = (uint8_t)(seed + i * 7 + (i >> 12));
-}
-
-static void b_loop(int sock)
-{
-	struct cmd c;
-	struct reply r;
-
-	while (read(sock, &c, sizeof(c)) == (ssize_t)sizeof(c)) {
-		void *p;
-
-		r.ret = 0;
-		switch (c.op) {
-		case C_MMAP:		/* anonymous, touched */
-		case C_TOUCHLESS:	/* anonymous, never touched */
-			p = mmap(NULL, c.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			r.ret = p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p;
-			if (p != MAP_FAILED && c.op == C_MMAP)
-				memset(p, 0, c.len);
-			break;
-		case C_FILL:
-			fill((void *)(uintptr_t)c.addr, c.len, c.arg);
-			break;
-		case C_PROTECT:
-			r.ret = mprotect((void *)(uintptr_t)c.addr, c.len, c.arg) ? -errno : 0;
-			break;
-		case C_UNMAP:
-			r.ret = munmap((void *)(uintptr_t)c.addr, c.len) ? -errno : 0;
-			break;
-		case C_FORK_COW: {	/* a child that writes its copy of the page, then waits */
-			int p2[2];
-			char ch;
-			pid_t pid;
-
-			if (pipe(p2)) {
-				r.ret = -errno;
-				break;
-			}
-			pid = fork();
-			if (pid == 0) {
-				fill((void *)(uintptr_t)c.addr, c.len, c.arg);
-				if (write(p2[1], "w", 1) != 1)
-					_exit(1);
-				pause();
-				_exit(0);
-			}
-			r.ret = pid < 0 ? -errno : pid;
-			if (pid > 0 && read(p2[0], &ch, 1) != 1)
-				r.ret = -EIO;
-			close(p2[0]);
-			close(p2[1]);
-			break;
-		}
-		case C_EXEC:	/* the socket is O_CLOEXEC: A sees EOF once the old mm is gone */
-			execl("/bin/sleep", "sleep", "60", (char *)NULL);
-			r.ret = -errno;
-			break;
-		case C_EXIT:
-			_exit(0);
-		}
-		if (write(sock, &r, sizeof(r)) != (ssize_t)sizeof(r))
-			_exit(1);
-	}
-	_exit(0);
-}
-
-static struct proc spawn(void)
-{
-	struct proc p = { 0 };
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		die("socketpair: %s", strerror(errno));
-	p.pid = fork();
-	if (p.pid < 0)
-		die("fork: %s", strerror(errno));
-	if (p.pid == 0) {
-		/* B holds none of A's files (A's device fd among them) */
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != sv[1])
-				close(fd);
-		b_loop(sv[1]);
-	}
-	close(sv[1]);
-	p.sock = sv[0];
-	return p;
-}
-
-static int64_t cmd(struct proc *p, int op, uint64_t addr, uint64_t len, int arg)
-{
-	struct cmd c = { .op = op, .arg = arg, .addr = addr, .len = len };
-	struct reply r;
-
-	if (write(p->sock, &c, sizeof(c)) != (ssize_t)sizeof(c))
-		die("command to %d: %s", p->pid, strerror(errno));
-	if (read(p->sock, &r, sizeof(r)) != (ssize_t)sizeof(r))
-		return -EPIPE;	/* exec'd or gone */
-	return r.ret;
-}
-
-static uint64_t b_mmap(struct proc *p, uint64_t len, bool touch)
-{
-	int64_t r = cmd(p, touch ? C_MMAP : C_TOUCHLESS, 0, len, 0);
-
-	if (r < 0)
-		die("B mmap: %s", strerror((int)-r));
-	return (uint64_t)r;
+	ret = svmdma_attach(&d->sd, bar, len, svmbind_device_fd(d->dev));
+	if (ret == -ENODEV)
+		die("%s: BAR0 id 0x%08x, not svm-dma", d->sd.bdf, svmdma_rd(&d->sd, SD_ID));
+	if (ret)
+		die("%s: bus master on: %s", d->sd.bdf, strerror(-ret));
+	if (d->sd.pri != f->pri)
+		die("%s: CAPS 0x%x disagrees with its PRI capability", d->sd.bdf, svmdma_rd(&d->sd, SD_CAPS));
 }
 
 static void b_bind(struct sdev *d, struct proc *p)
@@ -391,47 +123,9 @@ static void b_bind(struct sdev *d, struct proc *p)
 	int ret = svm_bind_pid(d->dev, p->pid, &p->pasid);
 
 	if (ret)
-		die("bind pid %d on %s: %s (kernel errno %d)", p->pid, d->bdf, svmbind_strerror(ret),
+		die("bind pid %d on %s: %s (kernel errno %d)", p->pid, d->sd.bdf, svmbind_strerror(ret),
 		    svmbind_kernel_errno());
 	p->bound = true;
-}
-
-static void b_kill(struct proc *p)
-{
-	kill(p->pid, SIGKILL);
-	waitpid(p->pid, NULL, 0);
-	close(p->sock);
-}
-
-/* B's memory, as B sees it (/proc/PID/mem: process_vm_readv needs
- * CONFIG_CROSS_MEMORY_ATTACH, which the tier's small kernel lacks) */
-static bool peek(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = pread(fd, buf, len, (off_t)addr);
-	close(fd);
-	return n == (ssize_t)len;
-}
-
-static bool same_as_fill(pid_t pid, uint64_t addr, size_t len, int seed)
-{
-	uint8_t *got = malloc(len), *want = malloc(len);
-	bool ok = got && want && peek(pid, addr, got, len);
-
-	if (ok) {
-		fill(want, len, seed);
-		ok = !memcmp(got, want, len);
-	}
-	free(got);
-	free(want);
-	return ok;
 }
 
 static char detail[256];
@@ -455,19 +149,19 @@ static void test_msi(struct sdev *d, uint32_t pasid)
 		die("eventfd: %s", strerror(errno));
 	irq.fd = efd;
 	if (ioctl(svmbind_device_fd(d->dev), VFIO_DEVICE_SET_IRQS, &irq))
-		die("%s: VFIO_DEVICE_SET_IRQS (MSI): %s", d->bdf, strerror(errno));
+		die("%s: VFIO_DEVICE_SET_IRQS (MSI): %s", d->sd.bdf, strerror(errno));
 	fill(buf, PG, 0x5a);
 	memset(buf + PG, 0, PG);
-	st = dev_copy(d, pasid, CTRL_IRQ, (uintptr_t)buf, (uintptr_t)buf + PG, PG, NULL);
+	st = dev_copy(d, pasid, SD_CTRL_IRQ, (uintptr_t)buf, (uintptr_t)buf + PG, PG, NULL);
 	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
 	pr = poll(&pfd, 1, 5000);
 	if (pr == 1 && read(efd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		n = 0;
-	result(st == ST_DONE && pr == 1 && n >= 1 && (rd(d, R_IRQ) & 1) && !memcmp(buf, buf + PG, PG),
+	result(st == SD_ST_DONE && pr == 1 && n >= 1 && (svmdma_rd(&d->sd, SD_IRQ) & 1) && !memcmp(buf, buf + PG, PG),
 	       "completion MSI delivered to an eventfd (VFIO_DEVICE_SET_IRQS)",
 	       DETAIL("status 0x%x, poll %d, count %" PRIu64, st, pr, n));
-	wr(d, R_IRQ, 1);
-	result(!(rd(d, R_IRQ) & 1), "IRQ status is write-1-to-clear", NULL);
+	svmdma_wr(&d->sd, SD_IRQ, 1);
+	result(!(svmdma_rd(&d->sd, SD_IRQ) & 1), "IRQ status is write-1-to-clear", NULL);
 	irq.set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
 	irq.set.count = 0;
 	irq.set.argsz = sizeof(irq.set);
@@ -498,9 +192,9 @@ static void run_tests(void)
 	b_bind(nopri, &b);
 	ret = svm_bind_self(nopri->dev, &pasid_a);
 	if (ret)
-		die("bind self on %s: %s", nopri->bdf, svmbind_strerror(ret));
+		die("bind self on %s: %s", nopri->sd.bdf, svmbind_strerror(ret));
 	printf("# A pid %d PASID %u, B pid %d PASID %u (devices %s with PRI, %s without)\n",
-	       getpid(), pasid_a, b.pid, b.pasid, pri->bdf, nopri->bdf);
+	       getpid(), pasid_a, b.pid, b.pasid, pri->sd.bdf, nopri->sd.bdf);
 	result(pasid_a != b.pasid, "A and B have distinct PASIDs", DETAIL("%u, %u", pasid_a, b.pasid));
 
 	/* 1. B's PASID: the device reads B's bytes and writes B's result */
@@ -508,7 +202,7 @@ static void run_tests(void)
 	dst = b_mmap(&b, len, true);
 	cmd(&b, C_FILL, src, len, 0xB0);
 	st = dev_copy(nopri, b.pasid, 0, src, dst, (uint32_t)len, &fault);
-	result(st == ST_DONE && same_as_fill(b.pid, dst, len, 0xB0),
+	result(st == SD_ST_DONE && same_as_fill(b.pid, dst, len, 0xB0),
 	       "B's PASID + B's VAs: B's malloc'ed bytes read, B's result written", DETAIL("status 0x%x", st));
 
 	/* 2. the same VAs under A's PASID reach A's memory, never B's. Each
@@ -519,10 +213,10 @@ static void run_tests(void)
 	cmd(&b, C_FILL, shared, PG, 0xB5);
 	cmd(&b, C_FILL, shared + PG, PG, 0x77);
 	st = dev_copy(nopri, pasid_a, 0, shared, shared + PG, PG, NULL);
-	result(st == ST_DONE && same_as_fill(getpid(), shared + PG, PG, 0xA0) && same_as_fill(b.pid, shared + PG, PG, 0x77),
+	result(st == SD_ST_DONE && same_as_fill(getpid(), shared + PG, PG, 0xA0) && same_as_fill(b.pid, shared + PG, PG, 0x77),
 	       "A's PASID, same VAs: A's memory written, B's untouched", DETAIL("status 0x%x", st));
 	st = dev_copy(nopri, b.pasid, 0, shared, shared + PG, PG, NULL);
-	result(st == ST_DONE && same_as_fill(b.pid, shared + PG, PG, 0xB5) && same_as_fill(getpid(), shared + PG, PG, 0xA0),
+	result(st == SD_ST_DONE && same_as_fill(b.pid, shared + PG, PG, 0xB5) && same_as_fill(getpid(), shared + PG, PG, 0xA0),
 	       "B's PASID, same VAs: B's memory written, A's untouched", DETAIL("status 0x%x", st));
 
 	/* 3. a PASID nobody bound: translation fails, nothing written */
@@ -531,7 +225,7 @@ static void run_tests(void)
 
 		cmd(&b, C_FILL, dst, len, 0xEE);
 		st = dev_copy(nopri, stray, 0, src, dst, (uint32_t)len, &fault);
-		result(st == ST_ERR_SRC && same_as_fill(b.pid, dst, len, 0xEE),
+		result(st == SD_ST_ERR_SRC && same_as_fill(b.pid, dst, len, 0xEE),
 		       "never-bound PASID: translation fails, nothing written",
 		       DETAIL("PASID %u status 0x%x fault 0x%" PRIx64, stray, st, fault));
 	}
@@ -539,13 +233,13 @@ static void run_tests(void)
 	/* 4. read-only page: reading it works, writing it fails and writes nothing */
 	cmd(&b, C_PROTECT, dst, len, PROT_READ);
 	st = dev_copy(nopri, b.pasid, 0, src, dst, (uint32_t)len, &fault);
-	result(st == ST_ERR_DST && same_as_fill(b.pid, dst, len, 0xEE),
+	result(st == SD_ST_ERR_DST && same_as_fill(b.pid, dst, len, 0xEE),
 	       "read-only destination: write translation fails, nothing written", DETAIL("status 0x%x", st));
 	{
 		uint64_t out = b_mmap(&b, len, true);
 
 		st = dev_copy(nopri, b.pasid, 0, dst, out, (uint32_t)len, NULL);
-		result(st == ST_DONE && same_as_fill(b.pid, out, len, 0xEE),
+		result(st == SD_ST_DONE && same_as_fill(b.pid, out, len, 0xEE),
 		       "read-only source: read translation succeeds", DETAIL("status 0x%x", st));
 	}
 	cmd(&b, C_PROTECT, dst, len, PROT_READ | PROT_WRITE);
@@ -553,18 +247,18 @@ static void run_tests(void)
 	/* 5. a page B never touched */
 	{
 		uint64_t fresh = b_mmap(&b, 2 * PG, false);
-		uint32_t prqs0 = rd(pri, R_PRQS);
+		uint32_t prqs0 = svmdma_rd(&pri->sd, SD_PRQS);
 
 		st = dev_copy(nopri, b.pasid, 0, src, fresh, PG, &fault);
-		result(st == ST_ERR_DST && fault == fresh,
+		result(st == SD_ST_ERR_DST && fault == fresh,
 		       "untouched page, device without PRI: no PTE, translation fails",
 		       DETAIL("status 0x%x fault 0x%" PRIx64, st, fault));
 		/* the PRI device shares B's PASID (x86: one PASID per mm) */
 		b_bind(pri, &b);
-		st = dev_copy(pri, b.pasid, CTRL_PRI, src, fresh + PG, PG, &fault);
-		result(st == ST_DONE && same_as_fill(b.pid, fresh + PG, PG, 0xB0) && rd(pri, R_PRQS) > prqs0,
+		st = dev_copy(pri, b.pasid, SD_CTRL_PRI, src, fresh + PG, PG, &fault);
+		result(st == SD_ST_DONE && same_as_fill(b.pid, fresh + PG, PG, 0xB0) && svmdma_rd(&pri->sd, SD_PRQS) > prqs0,
 		       "untouched page, device with PRI: page request faults it in, copy succeeds",
-		       DETAIL("status 0x%x, %u page request(s)", st, rd(pri, R_PRQS) - prqs0));
+		       DETAIL("status 0x%x, %u page request(s)", st, svmdma_rd(&pri->sd, SD_PRQS) - prqs0));
 	}
 
 	/* 6. fork: B's PASID reaches B's page, not the child's copy */
@@ -580,14 +274,14 @@ static void run_tests(void)
 			die("B fork: %s", strerror((int)-child));
 		q = b_mmap(&b, PG, true);	/* after the fork: B's own, writable */
 		st = dev_copy(nopri, b.pasid, 0, p, q, PG, NULL);
-		result(st == ST_DONE && same_as_fill(b.pid, q, PG, 0x11),
+		result(st == SD_ST_DONE && same_as_fill(b.pid, q, PG, 0x11),
 		       "fork: B's PASID reads B's page, not the child's copy", DETAIL("status 0x%x", st));
 		/* B's PTE stays write-protected after fork until B writes: no PRI, no write */
 		cmd(&b, C_FILL, q, PG, 0x22);
 		st = dev_copy(nopri, b.pasid, 0, q, p, PG, &fault);
-		result(st == ST_ERR_DST && same_as_fill(b.pid, p, PG, 0x11),
+		result(st == SD_ST_ERR_DST && same_as_fill(b.pid, p, PG, 0x11),
 		       "fork: write to B's still-COW page without PRI fails (read-only PTE)", DETAIL("status 0x%x", st));
-		st = dev_copy(pri, b.pasid, CTRL_PRI, q, p, PG, NULL);
+		st = dev_copy(pri, b.pasid, SD_CTRL_PRI, q, p, PG, NULL);
 		child_ok = peek((pid_t)child, p, cbuf, PG);
 		if (child_ok) {
 			uint8_t want[PG];
@@ -595,7 +289,7 @@ static void run_tests(void)
 			fill(want, PG, 0xC1);
 			child_ok = !memcmp(cbuf, want, PG);
 		}
-		result(st == ST_DONE && same_as_fill(b.pid, p, PG, 0x22) && child_ok,
+		result(st == SD_ST_DONE && same_as_fill(b.pid, p, PG, 0x22) && child_ok,
 		       "fork: with PRI the write breaks COW in B: B's page written, the child's copy intact",
 		       DETAIL("status 0x%x", st));
 		kill((pid_t)child, SIGKILL);
@@ -606,7 +300,7 @@ static void run_tests(void)
 	if (cmd(&b, C_UNMAP, src, len, 0))
 		die("B munmap failed");
 	st = dev_copy(nopri, b.pasid, 0, src, dst, (uint32_t)len, &fault);
-	result(st == ST_ERR_SRC && same_as_fill(b.pid, dst, len, 0xEE),
+	result(st == SD_ST_ERR_SRC && same_as_fill(b.pid, dst, len, 0xEE),
 	       "after B munmaps the source: translation fails, nothing written", DETAIL("status 0x%x", st));
 	src = b_mmap(&b, len, true);
 	cmd(&b, C_FILL, src, len, 0xB0);
@@ -619,7 +313,7 @@ static void run_tests(void)
 	if (ret)
 		die("unbind (PRI device): %s", svmbind_strerror(ret));
 	st = dev_copy(nopri, b.pasid, 0, src, dst, (uint32_t)len, &fault);
-	result(st == ST_ERR_SRC && same_as_fill(b.pid, dst, len, 0xEE),
+	result(st == SD_ST_ERR_SRC && same_as_fill(b.pid, dst, len, 0xEE),
 	       "after B is unbound: translation fails, nothing written", DETAIL("status 0x%x", st));
 	b_kill(&b);
 
@@ -630,11 +324,11 @@ static void run_tests(void)
 	cmd(&b, C_FILL, src, PG, 0x33);
 	b_bind(nopri, &b);
 	st = dev_copy(nopri, b.pasid, 0, src, dst, PG, NULL);
-	result(st == ST_DONE && same_as_fill(b.pid, dst, PG, 0x33), "second B: bound, copy works", DETAIL("status 0x%x", st));
+	result(st == SD_ST_DONE && same_as_fill(b.pid, dst, PG, 0x33), "second B: bound, copy works", DETAIL("status 0x%x", st));
 	cmd(&b, C_EXIT, 0, 0, 0);
 	waitpid(b.pid, NULL, 0);
 	st = dev_copy(nopri, b.pasid, 0, src, dst, PG, NULL);
-	result(st == ST_ERR_SRC, "after B exits: translation fails", DETAIL("status 0x%x", st));
+	result(st == SD_ST_ERR_SRC, "after B exits: translation fails", DETAIL("status 0x%x", st));
 	close(b.sock);
 	svm_unbind(nopri->dev, b.pasid, 0);	/* BOND_GONE expected; either way it is gone */
 
@@ -645,10 +339,10 @@ static void run_tests(void)
 	cmd(&b, C_FILL, src, PG, 0x44);
 	b_bind(nopri, &b);
 	st = dev_copy(nopri, b.pasid, 0, src, dst, PG, NULL);
-	result(st == ST_DONE && same_as_fill(b.pid, dst, PG, 0x44), "third B: bound, copy works", DETAIL("status 0x%x", st));
+	result(st == SD_ST_DONE && same_as_fill(b.pid, dst, PG, 0x44), "third B: bound, copy works", DETAIL("status 0x%x", st));
 	ret = (int)cmd(&b, C_EXEC, 0, 0, 0);	/* EOF: the old mm is gone */
 	st = dev_copy(nopri, b.pasid, 0, src, dst, PG, NULL);
-	result(ret == -EPIPE && st == ST_ERR_SRC, "after B execs: the old PASID no longer translates",
+	result(ret == -EPIPE && st == SD_ST_ERR_SRC, "after B execs: the old PASID no longer translates",
 	       DETAIL("status 0x%x", st));
 	b_kill(&b);
 	svm_unbind(nopri->dev, b.pasid, 0);
@@ -666,23 +360,23 @@ static void run_tests(void)
 		if (ioctl(svmbind_device_fd(nopri->dev), VFIO_DEVICE_BIND_TASK, &svm))
 			die("raw VFIO_DEVICE_BIND_TASK: %s", strerror(errno));
 		st = dev_copy(nopri, svm.pasid, 0, src, dst, PG, NULL);
-		result(st == ST_DONE && same_as_fill(b.pid, dst, PG, 0x55), "fourth B (raw BIND_TASK): copy works",
+		result(st == SD_ST_DONE && same_as_fill(b.pid, dst, PG, 0x55), "fourth B (raw BIND_TASK): copy works",
 		       DETAIL("status 0x%x", st));
 		svm_unbind(nopri->dev, pasid_a, 0);
 		/* the BAR mapping holds the file too: unmap it, or the close is not the last */
-		ret = svmbind_device_unmap_region(nopri->dev, (void *)nopri->bar, nopri->bar_len);
+		ret = svmbind_device_unmap_region(nopri->dev, (void *)nopri->sd.bar, nopri->sd.bar_len);
 		if (ret)
 			die("unmap BAR0: %s", svmbind_strerror(ret));
 		ret = svmbind_device_close(nopri->dev);	/* the last close: the provider releases B's bond */
 		if (ret)
-			die("close %s: %s", nopri->bdf, svmbind_strerror(ret));
-		open_device(nopri);
+			die("close %s: %s", nopri->sd.bdf, svmbind_strerror(ret));
+		open_device(nopri, &found[1]);
 		ret = svm_bind_self(nopri->dev, &pasid_a);
 		if (ret)
 			die("bind self again: %s", svmbind_strerror(ret));
 		cmd(&b, C_FILL, dst, PG, 0xEE);
 		st = dev_copy(nopri, svm.pasid, 0, src, dst, PG, NULL);
-		result(st == ST_ERR_SRC && same_as_fill(b.pid, dst, PG, 0xEE),
+		result(st == SD_ST_ERR_SRC && same_as_fill(b.pid, dst, PG, 0xEE),
 		       "after the device fd's last close: B's PASID no longer translates, nothing written",
 		       DETAIL("status 0x%x", st));
 		b_kill(&b);
@@ -705,7 +399,7 @@ static double copy_rate(struct sdev *d, uint32_t pasid, uint32_t ctrl, uint64_t 
 	for (int i = 0; i < n; i++) {
 		uint32_t st = dev_copy(d, pasid, ctrl, src, dst, len, NULL);
 
-		if (st != ST_DONE)
+		if (st != SD_ST_DONE)
 			die("bench copy: status 0x%x", st);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -737,12 +431,12 @@ static void bench(void)
 	copy_rate(d, pasid, 0, (uintptr_t)src, (uintptr_t)dst, len, 2);	/* warm up */
 	sva = copy_rate(d, pasid, 0, (uintptr_t)src, (uintptr_t)dst, len, n);
 	memset(dst, 0, len);
-	copy_rate(d, 0, CTRL_NOPASID, iova_src, iova_dst, len, 2);
-	iova = copy_rate(d, 0, CTRL_NOPASID, iova_src, iova_dst, len, n);
+	copy_rate(d, 0, SD_CTRL_NOPASID, iova_src, iova_dst, len, 2);
+	iova = copy_rate(d, 0, SD_CTRL_NOPASID, iova_src, iova_dst, len, n);
 	if (memcmp(src, dst, len))
 		die("bench: IOVA copy did not land in dst");
 	printf("bench: %d copies of %u KiB on %s: SVA (PASID %u) %.1f MB/s, IOVA %.1f MB/s, SVA/IOVA %.2f (TCG: only the ratio means anything)\n",
-	       n, len >> 10, d->bdf, pasid, sva / 1e6, iova / 1e6, sva / iova);
+	       n, len >> 10, d->sd.bdf, pasid, sva / 1e6, iova / 1e6, sva / iova);
 	svmbind_dma_unmap(ctx, iova_src, len);
 	svmbind_dma_unmap(ctx, iova_dst, len);
 	svm_unbind(d->dev, pasid, 0);
@@ -761,8 +455,8 @@ int main(int argc, char **argv)
 	ret = svmbind_ctx_new(NULL, &ctx);
 	if (ret)
 		die("context: %s", svmbind_strerror(ret));
-	open_device(&devs[0]);
-	open_device(&devs[1]);
+	open_device(&devs[0], &found[0]);
+	open_device(&devs[1], &found[1]);
 	if (do_bench)
 		bench();
 	else

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
-/* The svm-dma test device: discovery, driver binding, one copy (svmdma.h). */
+/* The svm-dma devices in sysfs: which are there, which has PRI, their driver (svmdma.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "svmdma.h"
@@ -67,7 +66,7 @@ static bool has_pri(const char *bdf)
 	return false;
 }
 
-static int bind_driver(const char *bdf, const char *driver)
+int svmdma_bind(const char *bdf, const char *driver)
 {
 	char cur[256] = "", path[160];
 	ssize_t l;
@@ -115,41 +114,7 @@ int svmdma_find(struct svmdma dev[2], const char *driver)
 	if (!dev[0].bdf[0] || !dev[1].bdf[0])
 		return -ENODEV;
 	for (int i = 0; i < 2; i++)
-		if ((ret = bind_driver(dev[i].bdf, driver)))
+		if ((ret = svmdma_bind(dev[i].bdf, driver)))
 			return ret;
 	return 0;
-}
-
-static void wr(struct svmdma *d, unsigned int off, uint32_t v)
-{
-	d->bar[off / 4] = v;
-}
-
-int svmdma_copy(struct svmdma *d, uint32_t pasid, uint32_t ctrl, uint64_t src, uint64_t dst,
-		uint32_t len, uint64_t *fault, svmdma_serve_fn serve, void *arg)
-{
-	struct timespec t0, t;
-	uint32_t st;
-
-	wr(d, SD_PASID, pasid);
-	wr(d, SD_CTRL, ctrl);
-	wr(d, SD_SRC_LO, (uint32_t)src);
-	wr(d, SD_SRC_HI, (uint32_t)(src >> 32));
-	wr(d, SD_DST_LO, (uint32_t)dst);
-	wr(d, SD_DST_HI, (uint32_t)(dst >> 32));
-	wr(d, SD_LEN, len);
-	wr(d, SD_DOORBELL, 1);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((st = svmdma_rd(d, SD_STATUS)) == SD_ST_BUSY) {
-		if (serve && serve(arg) < 0)
-			return -EIO;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 20)
-			return -ETIMEDOUT;
-		if (!serve)
-			usleep(100);
-	}
-	if (fault)
-		*fault = svmdma_rd(d, SD_FAULT_LO) | (uint64_t)svmdma_rd(d, SD_FAULT_HI) << 32;
-	return (int)st;
 }
