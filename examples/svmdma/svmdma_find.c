@@ -27,7 +27,8 @@ static int sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	if ((size_t)snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr) >= sizeof(path))
+		return -ENAMETOOLONG;	/* no PCI address is that long */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
