@@ -37,8 +37,10 @@ __attribute__((noreturn, format(printf, 1, 2))) void skip(const char *fmt, ...);
  *   then near pages        destinations B wrote (touched; placed in a space)
  *   then far pages         destinations B never touched (SVA: faulted in by
  *                          the kernel; a space: placed on the page request)
- * Near and far have 1 + rounds * pages pages each (the first: warm-up).
+ * Near and far have WARM + rounds * pages pages each (the first WARM: warm-up).
  */
+#define WARM	8	/* warm-up copies of each kind: also past the kernel's burst of
+			 * ratelimited DMAR fault messages, which would slow the first faults */
 struct bs_client {
 	pid_t pid;
 	int sock;
@@ -71,6 +73,7 @@ void bs_dev_close(struct bs_dev *d);
  * differences and ratios (each round measures both, back to back). */
 struct bs_figs {
 	double near_us, far_us, far_minus_near_us;
+	double fmn_min_us, fmn_max_us;	/* far_minus_near_us: the spread over the rounds */
 	double near_prqs, far_prqs;	/* the device's page requests per copy */
 	double pasid_mibps, iova_mibps, pasid_over_iova;
 };

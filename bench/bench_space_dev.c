@@ -212,14 +212,14 @@ void bs_measure(struct bs_dev *d, const struct bs_client *b, uint32_t pasid, con
 		die("svmbind_dma_map: %s", svmbind_strerror(ret));
 	memset(f, 0, sizeof(*f));
 
-	/* warm-up, not counted: one copy of each kind (the first near and far page) */
-	pages(d, b, pasid, b->addr + b->near, 1, &warm);
-	pages(d, b, pasid, b->addr + b->far, 1, &warm);
+	/* warm-up, not counted: WARM copies of each kind (the first near and far pages) */
+	pages(d, b, pasid, b->addr + b->near, WARM, &warm);
+	pages(d, b, pasid, b->addr + b->far, WARM, &warm);
 	mibs(d, pasid, 0, src, dst, 1);
 	mibs(d, 0, SD_CTRL_NOPASID, IOVA_BASE, IOVA_BASE + MIB, 1);
 	/* each round both kinds, back to back, in turns first: a drifting host drifts for both */
 	for (r = 0; r < R; r++) {
-		uint64_t off = (1 + (uint64_t)r * N) * PG;
+		uint64_t off = (WARM + (uint64_t)r * N) * PG;
 
 		if (r % 2) {
 			far[r] = pages(d, b, pasid, b->addr + b->far + off, N, &f->far_prqs);
@@ -243,7 +243,9 @@ void bs_measure(struct bs_dev *d, const struct bs_client *b, uint32_t pasid, con
 		die("1 MiB copy through the IOVA mapping: the destination does not hold the copy");
 	f->near_us = median(near, R) * 1e6;
 	f->far_us = median(far, R) * 1e6;
-	f->far_minus_near_us = median(diff, R) * 1e6;
+	f->far_minus_near_us = median(diff, R) * 1e6;	/* sorts diff */
+	f->fmn_min_us = diff[0] * 1e6;
+	f->fmn_max_us = diff[R - 1] * 1e6;
 	f->near_prqs /= (double)R * N;
 	f->far_prqs /= (double)R * N;
 	f->pasid_mibps = median(pm, R);
