@@ -237,15 +237,31 @@ ab_sva_0700_tier() {
 # rawcheck proves the kernel's pieces with raw ioctls; test_space the library;
 # test_broker_space the broker's bonds made of such spaces (B shares memfds, A's
 # device works at B's addresses); ab_demo the seed's A/B flow that way, by
-# service users, on the stock driver.
+# service users, on the stock driver. In the same boot, bench_space on the
+# provider first (real SVA), then on vfio-pci: the page request served in user
+# space against the kernel's SVA fault-in, and MiB/s against IOVA (bench/space.sh
+# prints the ratios; nothing asserted, but the bench must run).
 vm_pasid_tier() {
-	local b=$BUILD
+	local b=$BUILD out=$BUILD/vm-pasid rc=0 r=0
 	skip_vm && return 77
-	vm_to "$BUILD/vm-pasid" --kernel new --sva --driver vfio-pci \
+	rm -f "$out"/bench-space-*.txt
+	vm_to "$out" --kernel new --sva \
+		--driver svmref \
+		-c "set -o pipefail; $b/bench/bench_space sva | tee \$SVMBIND_VM_OUT/bench-space-sva.txt" \
+		--driver vfio-pci \
 		-c "$b/tests/pasid/rawcheck" -c "$b/tests/pasid/test_space" \
 		-c "$b/tests/pasid/test_broker_space" \
 		-c "AB_BIN=$b/examples examples/ab_demo.sh" \
-		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
+		-c "set -o pipefail; $b/bench/bench_space space | tee \$SVMBIND_VM_OUT/bench-space-space.txt" \
+		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'" || rc=$?
+	if [ -f "$out/bench-space-sva.txt" ] && [ -f "$out/bench-space-space.txt" ]; then
+		bench/space.sh --ratios "$out/bench-space-sva.txt" "$out/bench-space-space.txt" || r=$?
+		[ "$r" = 0 ] || [ "$r" = 77 ] || [ "$rc" != 0 ] || rc=$r
+	elif [ "$rc" = 0 ]; then
+		echo "bench_space left no output in $out"
+		rc=1
+	fi
+	return $rc
 }
 
 # Debian packages (debian/): built out of the tree in $BUILD/deb, lintian with
