@@ -23,11 +23,13 @@ static int sysfs_write(const char *path, const char *val)
 
 static int sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
 {
-	char path[128];
+	char path[512];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	if ((size_t)snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
