@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * What a device handle's bond book says, for callers: the count and one bond.
+ * What a device handle's bond book says, for callers: the count and one bond;
+ * and the bonds the library forgets without an unbind.
  *
  * svmbind_device_bond() has two versions. struct svmbind_bond grew `alive`
  * in 1.1 inside 1.0's tail padding, so its size did not change and a caller
@@ -18,7 +19,7 @@ size_t svmbind_device_nr_bonds(struct svmbind_device *dev)
 	size_t n;
 
 	pthread_mutex_lock(&dev->lock);
-	n = dev->nr_bonds;
+	n = dev->book.live;
 	pthread_mutex_unlock(&dev->lock);
 	return n;
 }
@@ -34,14 +35,14 @@ static int bond_get(struct svmbind_device *dev, size_t i, const struct svmbind_b
 	if (!OPTS_VALID(bond, struct svmbind_bond))
 		return FAIL(EINVAL);
 	pthread_mutex_lock(&dev->lock);
-	if (i >= dev->nr_bonds) {
-		size_t n = dev->nr_bonds;
+	b = svmbind__book_at(&dev->book, i);
+	if (!b) {
+		size_t n = dev->book.live;
 
 		pthread_mutex_unlock(&dev->lock);
 		pr_debug("%s: svmbind_device_bond(%zu): the handle holds %zu bond(s)", dev->name, i, n);
 		return FAIL(ENOENT);
 	}
-	b = &dev->bonds[i];
 	*out = (struct svmbind_bond){
 		.sz = bond->sz, .pasid = b->pasid, .refs = b->refs, .pid = b->pid,
 		.alive = b->witness == WITNESS_NONE ? -1 :
@@ -80,3 +81,21 @@ int svmbind__device_bond_v1_0(struct svmbind_device *dev, size_t i, struct svmbi
 	return svmbind__ok(0);
 }
 __asm__(".symver svmbind__device_bond_v1_0, svmbind_device_bond@LIBSVMBIND_1.0");
+
+/* In a forked child: the bonds are the parent's; close our copies of the witnesses only. */
+void svmbind__forget_bonds(struct svmbind_device *dev)
+{
+	for (struct bond *b; (b = svmbind__book_last(&dev->book));)
+		svmbind__book_drop(&dev->book, b);
+}
+
+void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid)
+{
+	struct bond *b;
+
+	pthread_mutex_lock(&dev->lock);
+	b = svmbind__book_find(&dev->book, pasid);
+	if (b && b->pid == pid && b->witness != WITNESS_SELF && !(b->witness >= 0 && svmbind__witness_alive(b->witness)))
+		svmbind__book_drop(&dev->book, b);
+	pthread_mutex_unlock(&dev->lock);
+}

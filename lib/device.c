@@ -202,7 +202,7 @@ int svmbind_device_close(struct svmbind_device *dev)
 	ctx->be->dev_detach(ctx, dev);
 	pthread_mutex_unlock(&ctx->lock);
 	pthread_mutex_destroy(&dev->lock);
-	free(dev->bonds);
+	svmbind__book_free(&dev->book);
 	free(dev);
 	if (ret) {
 		errno = -ret;	/* svmbind_kernel_errno() still holds the unbind's */

@@ -64,6 +64,21 @@ struct bond {
 	int witness;
 };
 
+/* The bonds of a device handle (bondbook.c): in the order made, indexed by PASID. */
+struct svmbind__book {
+	struct bond *v;		/* refs 0: dropped, until the next reservation compacts */
+	size_t used, live, cap;	/* entries in v, of them live, v's room */
+	uint32_t *ix;		/* open addressing by PASID: v's slot + 1; 0 = empty */
+	size_t ix_cap;		/* 2 * cap, a power of two */
+};
+HIDDEN struct bond *svmbind__book_find(struct svmbind__book *k, uint32_t pasid);
+HIDDEN int svmbind__book_reserve(struct svmbind__book *k);
+HIDDEN struct bond *svmbind__book_add(struct svmbind__book *k, struct bond b);
+HIDDEN void svmbind__book_drop(struct svmbind__book *k, struct bond *b);
+HIDDEN struct bond *svmbind__book_at(struct svmbind__book *k, size_t i);
+HIDDEN struct bond *svmbind__book_last(struct svmbind__book *k);
+HIDDEN void svmbind__book_free(struct svmbind__book *k);
+
 struct svmbind_device {
 	struct svmbind_ctx *ctx;
 	struct svmbind_group *group;	/* legacy; NULL on iommufd */
@@ -73,8 +88,7 @@ struct svmbind_device {
 	char name[16];
 	uint32_t flags, num_regions, num_irqs;
 	pthread_mutex_t lock;		/* bonds, dialect */
-	struct bond *bonds;
-	size_t nr_bonds, cap_bonds;
+	struct svmbind__book book;
 	int dialect;			/* cached; INT_MIN = not probed yet */
 	bool unwatched_said;		/* svm.c: "cannot watch" logged once (atomic) */
 	struct svmbind__pasid_dev *pasid;	/* PASID spaces (iommu/pasid.h); NULL until the first */

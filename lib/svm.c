@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
-/* The seed's SVM bind/unbind, the bonds a handle holds, and the dialect probe. */
+/* The seed's SVM bind/unbind, and what each does to the handle's bond book (bondbook.c). */
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -12,92 +12,9 @@
 
 #include "internal.h"
 
-/* A pid no kernel hands out (PID_MAX_LIMIT is 4M): the PID dialect answers ESRCH. */
-#define PROBE_PID INT_MAX
-
-static const char *const dialect_names[] = { "no SVM bind", "bind self only", "bind with VFIO_SVM_PID" };
-
-/*
- * Ask with calls the kernel rejects before acting: argsz 0 is below every
- * minsz (EINVAL where BIND exists, ENOTTY where it does not); then a PID bind
- * of a pid that cannot exist (ESRCH where VFIO_SVM_PID is known, EINVAL where
- * the flag is not).
- */
-static int probe_dialect(struct svmbind_device *dev)
-{
-	struct vfio_device_svm s = { .argsz = 0 };
-	int err;
-
-	if (!ioctl(dev->fd, VFIO_DEVICE_BIND_TASK, &s)) {
-		pr_err("%s: dialect probe: BIND with argsz 0 succeeded (PASID %u): this kernel "
-		       "checks no argsz; unbinding it", dev->name, s.pasid);
-		s.argsz = sizeof(s);
-		ioctl(dev->fd, VFIO_DEVICE_UNBIND_TASK, &s);
-		return -EPROTO;
-	}
-	err = errno;
-	if (err == ENOTTY)
-		return SVMBIND_DIALECT_NONE;
-	if (err != EINVAL) {
-		pr_warn("%s: dialect probe: BIND with argsz 0: %s", dev->name, strerror(err));
-		return -err;
-	}
-	s = (struct vfio_device_svm){ .argsz = sizeof(s), .flags = VFIO_SVM_PID, .pid = PROBE_PID };
-	if (!ioctl(dev->fd, VFIO_DEVICE_BIND_TASK, &s)) {
-		pr_err("%s: dialect probe: BIND of pid %d succeeded (PASID %u); unbinding it",
-		       dev->name, PROBE_PID, s.pasid);
-		s.flags = 0;
-		ioctl(dev->fd, VFIO_DEVICE_UNBIND_TASK, &s);
-		return -EPROTO;
-	}
-	err = errno;
-	if (err == ESRCH)
-		return SVMBIND_DIALECT_PID;
-	if (err == EINVAL)
-		return SVMBIND_DIALECT_SELF;
-	pr_warn("%s: dialect probe: PID bind of a pid that cannot exist: %s", dev->name, strerror(err));
-	return -err;
-}
-
-int svmbind__probe_dialect(struct svmbind_device *dev)
-{
-	int d;
-
-	pthread_mutex_lock(&dev->lock);
-	d = dev->dialect;
-	if (d == INT_MIN) {
-		d = probe_dialect(dev);
-		/* Cache answers, not transient failures. */
-		if (d >= 0) {
-			dev->dialect = d;
-			pr_info("%s: the kernel speaks: %s", dev->name, dialect_names[d]);
-		}
-	}
-	pthread_mutex_unlock(&dev->lock);
-	return d;
-}
-
-int svmbind_device_dialect(struct svmbind_device *dev)
-{
-	int d;
-
-	if (!dev)
-		return NULL_ARG();
-	d = svmbind__check_owner(dev->ctx, "svmbind_device_dialect");
-	if (d)
-		return d;
-	d = svmbind__probe_dialect(dev);
-	if (d == -EPROTO)	/* the library's verdict, not the kernel's errno */
-		return FAIL(d);
-	return d < 0 ? KFAIL(d, -d) : svmbind__ok(d);
-}
-
 static struct bond *find_bond(struct svmbind_device *dev, uint32_t pasid)
 {
-	for (size_t i = 0; i < dev->nr_bonds; i++)
-		if (dev->bonds[i].pasid == pasid)
-			return &dev->bonds[i];
-	return NULL;
+	return svmbind__book_find(&dev->book, pasid);
 }
 
 static void witness_close(int w)
@@ -108,11 +25,7 @@ static void witness_close(int w)
 
 static void drop_bond(struct svmbind_device *dev, struct bond *b)
 {
-	size_t i = (size_t)(b - dev->bonds);
-
-	witness_close(b->witness);
-	memmove(b, b + 1, (dev->nr_bonds - i - 1) * sizeof(*b));
-	dev->nr_bonds--;
+	svmbind__book_drop(&dev->book, b);
 }
 
 static int witness_open(struct svmbind_device *dev, pid_t pid)
@@ -156,18 +69,7 @@ static int witness_alive(int w)
 /* Make room before asking the kernel, so a bond is never made and then lost. */
 static int reserve_bond(struct svmbind_device *dev)
 {
-	struct bond *p;
-	size_t cap;
-
-	if (dev->nr_bonds < dev->cap_bonds)
-		return 0;
-	cap = dev->cap_bonds ? dev->cap_bonds * 2 : 4;
-	p = realloc(dev->bonds, cap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	dev->bonds = p;
-	dev->cap_bonds = cap;
-	return 0;
+	return svmbind__book_reserve(&dev->book);
 }
 
 /* The ioctls, retried on EINTR: the kernel leaves nothing behind when it says so. */
@@ -273,7 +175,7 @@ static void record_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid, i
 	struct bond *b = find_bond(dev, pasid);
 
 	if (!b) {
-		dev->bonds[dev->nr_bonds++] = (struct bond){ pasid, 1, pid, witness };
+		svmbind__book_add(&dev->book, (struct bond){ pasid, 1, pid, witness });
 		return;
 	}
 	if (b->witness != WITNESS_NONE && witness_alive(b->witness) && b->refs < UINT32_MAX) {
@@ -546,8 +448,7 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 	int first = 0;
 
 	pthread_mutex_lock(&dev->lock);
-	while (dev->nr_bonds) {
-		struct bond *b = &dev->bonds[dev->nr_bonds - 1];
+	for (struct bond *b; (b = svmbind__book_last(&dev->book));) {
 		int ret;
 
 		if (!witness_alive(b->witness)) {
@@ -577,35 +478,15 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 void svmbind__adopt_bonds(struct svmbind_device *dev, pid_t old_owner)
 {
 	pthread_mutex_lock(&dev->lock);
-	for (size_t i = 0; i < dev->nr_bonds;) {
-		struct bond *b = &dev->bonds[i];
+	/* Dropping only marks an entry: the walk may go on over the array. */
+	for (size_t i = 0; i < dev->book.used; i++) {
+		struct bond *b = &dev->book.v[i];
 
-		if (b->witness == WITNESS_SELF) {
-			b->witness = b->pid == old_owner ? witness_open(dev, b->pid) : WITNESS_NONE;
-			if (b->witness == WITNESS_NONE && kill(b->pid, 0) && errno == ESRCH) {
-				drop_bond(dev, b);
-				continue;
-			}
-		}
-		i++;
+		if (!b->refs || b->witness != WITNESS_SELF)
+			continue;
+		b->witness = b->pid == old_owner ? witness_open(dev, b->pid) : WITNESS_NONE;
+		if (b->witness == WITNESS_NONE && kill(b->pid, 0) && errno == ESRCH)
+			drop_bond(dev, b);
 	}
-	pthread_mutex_unlock(&dev->lock);
-}
-
-/* In a forked child: the bonds are the parent's; close our copies of the witnesses only. */
-void svmbind__forget_bonds(struct svmbind_device *dev)
-{
-	while (dev->nr_bonds)
-		drop_bond(dev, &dev->bonds[dev->nr_bonds - 1]);
-}
-
-void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid)
-{
-	struct bond *b;
-
-	pthread_mutex_lock(&dev->lock);
-	b = find_bond(dev, pasid);
-	if (b && b->pid == pid && b->witness != WITNESS_SELF && !(b->witness >= 0 && witness_alive(b->witness)))
-		drop_bond(dev, b);
 	pthread_mutex_unlock(&dev->lock);
 }

@@ -13,6 +13,7 @@ int main(void)
 	suite_add_tcase(s, tcase_errors());
 	suite_add_tcase(s, tcase_vfiocap());
 	suite_add_tcase(s, tcase_ownership());
+	suite_add_tcase(s, tcase_bondbook());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -10,5 +10,6 @@ TCase *tcase_vtd(void);
 TCase *tcase_errors(void);
 TCase *tcase_vfiocap(void);
 TCase *tcase_ownership(void);
+TCase *tcase_bondbook(void);
 
 #endif
