@@ -3,6 +3,7 @@
  * bench_broker's memory per bond (the broker's heap, mallinfo2) and the most
  * concurrent clients it holds.
  */
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,15 @@ static void wait_bonds(size_t want, int ms)
 		usleep(10000);
 }
 
+/* Until the broker has freed the connections of the blocks before (it frees
+ * one when it reads its end): frees in the measured interval would cancel
+ * the allocations measured. */
+static void wait_clients(size_t want, int ms)
+{
+	for (int t = 0; t < ms && svmbind_broker_nr_clients(broker) != want; t += 10)
+		usleep(10000);
+}
+
 void memory_per_bond(int n)
 {
 	int p[2];
@@ -25,8 +35,9 @@ void memory_per_bond(int n)
 	struct mallinfo2 a, b;
 	char c;
 
-	if (pipe(p))
+	if (pipe2(p, O_CLOEXEC))
 		return;
+	wait_clients(0, 60000);
 	a = mallinfo2();
 	for (int i = 0; i < n; i++) {
 		pids[i] = fork();
@@ -64,7 +75,7 @@ void clients_held(int max)
 	char c;
 	uint64_t t0 = now_ns();
 
-	if (pipe(p) || pipe(q))
+	if (pipe2(p, O_CLOEXEC) || pipe2(q, O_CLOEXEC))
 		return;
 	for (int i = 0; i < P; i++) {
 		pids[i] = fork();
