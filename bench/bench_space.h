@@ -80,6 +80,11 @@ struct bs_figs {
 void bs_measure(struct bs_dev *d, const struct bs_client *b, uint32_t pasid, const struct bs_opts *o,
 		struct bs_figs *f);
 
+/* The key=value lines bench/space.sh reads: PFX_onepage_NEAR_us, PFX_onepage_FAR_us,
+ * PFX_RT_us and its range, PFX_NEAR/FAR_prqs_per_copy, PFX_mibps, iova_mibps,
+ * PFX_over_iova, stalls. */
+void bs_print_keys(const struct bs_dev *d, const struct bs_opts *o, const struct bs_figs *f,
+		   const char *pfx, const char *near, const char *far, const char *rt);
 int bench_sva(const struct bs_opts *o);		/* bench_space_sva.c */
 int bench_pasid(const struct bs_opts *o);	/* bench_space_pasid.c */
 

@@ -256,3 +256,17 @@ void bs_measure(struct bs_dev *d, const struct bs_client *b, uint32_t pasid, con
 	free(got);
 	free(v);
 }
+
+void bs_print_keys(const struct bs_dev *d, const struct bs_opts *o, const struct bs_figs *f,
+		   const char *pfx, const char *near, const char *far, const char *rt)
+{
+	printf("mode=%s\ndevice=%s\nrounds=%d\npages_per_round=%d\nmib_copies_per_round=%d\n",
+	       pfx, d->sd.bdf, o->rounds, o->pages, o->mib_copies);
+	printf("%s_onepage_%s_us=%.1f\n%s_onepage_%s_us=%.1f\n%s_%s_us=%.1f\n%s_%s_us_range=%.1f..%.1f\n",
+	       pfx, near, f->near_us, pfx, far, f->far_us, pfx, rt, f->far_minus_near_us, pfx, rt,
+	       f->fmn_min_us, f->fmn_max_us);
+	printf("%s_%s_prqs_per_copy=%.2f\n%s_%s_prqs_per_copy=%.2f\n", pfx, near, f->near_prqs, pfx,
+	       far, f->far_prqs);
+	printf("%s_mibps=%.0f\niova_mibps=%.0f\n%s_over_iova=%.3f\nstalls=%lu\n", pfx,
+	       f->pasid_mibps, f->iova_mibps, pfx, f->pasid_over_iova, d->stalls);
+}

@@ -39,14 +39,7 @@ int bench_pasid(const struct bs_opts *o)
 	if (ret)
 		die("the PASID space on %s: %s", d.sd.bdf, svmbind_strerror(ret));
 	bs_measure(&d, &b, svmbind_space_pasid(d.space), o, &f);
-	printf("mode=space\ndevice=%s\nrounds=%d\npages_per_round=%d\nmib_copies_per_round=%d\n",
-	       d.sd.bdf, o->rounds, o->pages, o->mib_copies);
-	printf("space_onepage_placed_us=%.1f\nspace_onepage_ondemand_us=%.1f\nspace_pagereq_us=%.1f\n"
-	       "space_pagereq_us_range=%.1f..%.1f\nspace_placed_prqs_per_copy=%.2f\n"
-	       "space_ondemand_prqs_per_copy=%.2f\n", f.near_us, f.far_us, f.far_minus_near_us,
-	       f.fmn_min_us, f.fmn_max_us, f.near_prqs, f.far_prqs);
-	printf("space_mibps=%.0f\niova_mibps=%.0f\nspace_over_iova=%.3f\nstalls=%lu\n",
-	       f.pasid_mibps, f.iova_mibps, f.pasid_over_iova, d.stalls);
+	bs_print_keys(&d, o, &f, "space", "placed", "ondemand", "pagereq");
 	printf("bench_space space on %s: one-page copy %.1f us to a placed page, %.1f us to a page "
 	       "placed on the device's request (served in user space: +%.1f us); 1 MiB copies: "
 	       "PASID space %.0f MiB/s, IOVA %.0f MiB/s (space/IOVA %.2f); medians of %d rounds "

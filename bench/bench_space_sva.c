@@ -41,14 +41,7 @@ int bench_sva(const struct bs_opts *o)
 	ret = svm_unbind(d.dev, pasid, 0);
 	if (ret)
 		die("svm_unbind: %s", svmbind_strerror(ret));
-	printf("mode=sva\ndevice=%s\nrounds=%d\npages_per_round=%d\nmib_copies_per_round=%d\n",
-	       d.sd.bdf, o->rounds, o->pages, o->mib_copies);
-	printf("sva_onepage_touched_us=%.1f\nsva_onepage_faultin_us=%.1f\nsva_faultin_us=%.1f\n"
-	       "sva_faultin_us_range=%.1f..%.1f\nsva_touched_prqs_per_copy=%.2f\n"
-	       "sva_faultin_prqs_per_copy=%.2f\n", f.near_us, f.far_us, f.far_minus_near_us,
-	       f.fmn_min_us, f.fmn_max_us, f.near_prqs, f.far_prqs);
-	printf("sva_mibps=%.0f\niova_mibps=%.0f\nsva_over_iova=%.3f\nstalls=%lu\n",
-	       f.pasid_mibps, f.iova_mibps, f.pasid_over_iova, d.stalls);
+	bs_print_keys(&d, o, &f, "sva", "touched", "faultin", "faultin");
 	printf("bench_space sva on %s: one-page copy %.1f us to a page B touched, %.1f us to a page "
 	       "B never touched (the kernel's fault-in through PRI: +%.1f us); 1 MiB copies: SVA "
 	       "%.0f MiB/s, IOVA %.0f MiB/s (SVA/IOVA %.2f); medians of %d rounds (TCG: only "
