@@ -190,7 +190,7 @@ vm_sva_tier() {
 	skip_vm && return 77
 	vm_to "$BUILD/vm-sva" --kernel new --sva --driver svmref \
 		-c "$b/tests/sva/svacheck" -c "$b/tests/sva/sva_dma" \
-		-c "$b/tests/sva/sva_dma --bench | tee \$SVMBIND_VM_OUT/bench-sva.txt" \
+		-c "set -o pipefail; $b/tests/sva/sva_dma --bench | tee \$SVMBIND_VM_OUT/bench-sva.txt" \
 		-c "! dmesg | grep -E 'WARNING:|BUG:|Call Trace:'"
 }
 
