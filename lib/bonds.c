@@ -95,7 +95,8 @@ void svmbind__forget_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid)
 
 	pthread_mutex_lock(&dev->lock);
 	b = svmbind__book_find(&dev->book, pasid);
-	if (b && b->pid == pid && b->witness != WITNESS_SELF && !(b->witness >= 0 && svmbind__witness_alive(b->witness)))
+	if (b && b->pid == pid && b->witness != WITNESS_SELF &&
+	    !(b->witness >= 0 && svmbind__witness_alive(b->witness)))
 		svmbind__book_drop(&dev->book, b);
 	pthread_mutex_unlock(&dev->lock);
 }

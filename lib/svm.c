@@ -12,20 +12,10 @@
 
 #include "internal.h"
 
-static struct bond *find_bond(struct svmbind_device *dev, uint32_t pasid)
-{
-	return svmbind__book_find(&dev->book, pasid);
-}
-
 static void witness_close(int w)
 {
 	if (w >= 0)
 		close(w);
-}
-
-static void drop_bond(struct svmbind_device *dev, struct bond *b)
-{
-	svmbind__book_drop(&dev->book, b);
 }
 
 static int witness_open(struct svmbind_device *dev, pid_t pid)
@@ -64,12 +54,6 @@ static int witness_alive(int w)
 	if (w < 0)
 		return 1;	/* SELF (only asked in the owner process), NONE (unknowable) */
 	return svmbind__witness_alive(w);
-}
-
-/* Make room before asking the kernel, so a bond is never made and then lost. */
-static int reserve_bond(struct svmbind_device *dev)
-{
-	return svmbind__book_reserve(&dev->book);
 }
 
 /* The ioctls, retried on EINTR: the kernel leaves nothing behind when it says so. */
@@ -172,7 +156,7 @@ static int bind_error(struct svmbind_device *dev, pid_t pid, bool foreign, int e
  */
 static void record_bond(struct svmbind_device *dev, uint32_t pasid, pid_t pid, int witness)
 {
-	struct bond *b = find_bond(dev, pasid);
+	struct bond *b = svmbind__book_find(&dev->book, pasid);
 
 	if (!b) {
 		svmbind__book_add(&dev->book, (struct bond){ pasid, 1, pid, witness });
@@ -199,7 +183,7 @@ static int bind_locked(struct svmbind_device *dev, struct vfio_device_svm *s, in
 	int ret;
 
 	pthread_mutex_lock(&dev->lock);
-	if (reserve_bond(dev)) {
+	if (svmbind__book_reserve(&dev->book)) {	/* room first: a bond is never made and lost */
 		pthread_mutex_unlock(&dev->lock);
 		witness_close(w);
 		return FAIL(ENOMEM);
@@ -371,7 +355,7 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 		/* The normal end of a bond whose process ended first: the return code says it. */
 		pr_debug("%s: PASID %u (pid %d): its address space is gone (the process exited or "
 			 "exec'd); the kernel released the bond with it", dev->name, b->pasid, b->pid);
-		drop_bond(dev, b);
+		svmbind__book_drop(&dev->book, b);
 		return FAIL(SVMBIND_ERR_BOND_GONE);
 	}
 	err = -svm_ioctl(dev, VFIO_DEVICE_UNBIND_TASK, &s);
@@ -381,14 +365,14 @@ static int unbind_locked(struct svmbind_device *dev, struct bond *b, uint32_t fl
 				*keep = b->witness;
 				b->witness = WITNESS_NONE;
 			}
-			drop_bond(dev, b);
+			svmbind__book_drop(&dev->book, b);
 		}
 		return 0;
 	}
 	if (err == ESRCH) {
 		pr_debug("%s: PASID %u (pid %d): the kernel had already released it: the process "
 			 "exited or exec'd", dev->name, b->pasid, b->pid);
-		drop_bond(dev, b);
+		svmbind__book_drop(&dev->book, b);
 		return KFAIL(SVMBIND_ERR_BOND_GONE, err);
 	}
 	pr_err("%s: VFIO_DEVICE_UNBIND_TASK of PASID %u (flags 0x%x): %s%s", dev->name, b->pasid,
@@ -416,7 +400,7 @@ static int do_unbind(struct svmbind_device *dev, uint32_t pasid, uint32_t flags,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&dev->lock);
-	b = find_bond(dev, pasid);
+	b = svmbind__book_find(&dev->book, pasid);
 	if (!b) {
 		pthread_mutex_unlock(&dev->lock);
 		pr_err("%s: svm_unbind: this handle never bound PASID %u (or it is already unbound)",
@@ -452,7 +436,7 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 		int ret;
 
 		if (!witness_alive(b->witness)) {
-			drop_bond(dev, b);
+			svmbind__book_drop(&dev->book, b);
 			continue;
 		}
 		ret = unbind_locked(dev, b, 0, false, NULL);
@@ -462,7 +446,7 @@ int svmbind__unbind_all(struct svmbind_device *dev)
 			continue;
 		if (!first)
 			first = ret;
-		drop_bond(dev, b);	/* closing the fd releases it in the kernel anyway */
+		svmbind__book_drop(&dev->book, b);	/* closing the fd releases it in the kernel anyway */
 	}
 	pthread_mutex_unlock(&dev->lock);
 	return first;
@@ -486,7 +470,7 @@ void svmbind__adopt_bonds(struct svmbind_device *dev, pid_t old_owner)
 			continue;
 		b->witness = b->pid == old_owner ? witness_open(dev, b->pid) : WITNESS_NONE;
 		if (b->witness == WITNESS_NONE && kill(b->pid, 0) && errno == ESRCH)
-			drop_bond(dev, b);
+			svmbind__book_drop(&dev->book, b);
 	}
 	pthread_mutex_unlock(&dev->lock);
 }

@@ -13,20 +13,35 @@ static struct bond *add(struct svmbind__book *k, uint32_t pasid)
 	return svmbind__book_add(k, (struct bond){ pasid, 1, (pid_t)pasid, WITNESS_NONE });
 }
 
+/* Bonds of PASIDs 1 * @stride .. @n * @stride, in that order; live[1..n] set. */
+static void add_n(struct svmbind__book *k, bool *live, uint32_t n, uint32_t stride)
+{
+	for (uint32_t p = 1; p <= n; p++) {
+		add(k, p * stride);
+		live[p] = true;
+	}
+}
+
+static void drop(struct svmbind__book *k, bool *live, uint32_t p, uint32_t stride)
+{
+	svmbind__book_drop(k, svmbind__book_find(k, p * stride));
+	live[p] = false;
+}
+
 /* Every live PASID found at its own entry, every dropped one not found, and
  * the order made kept by svmbind__book_at(). */
-static void ck_book(struct svmbind__book *k, const bool *live, uint32_t n)
+static void ck_book(struct svmbind__book *k, const bool *live, uint32_t n, uint32_t stride)
 {
 	size_t i = 0;
 
 	for (uint32_t p = 1; p <= n; p++) {
-		struct bond *b = svmbind__book_find(k, p);
+		struct bond *b = svmbind__book_find(k, p * stride);
 
 		if (!live[p]) {
-			ck_assert_msg(!b, "PASID %u was dropped but is found", p);
+			ck_assert_msg(!b, "PASID %u was dropped but is found", p * stride);
 			continue;
 		}
-		ck_assert_msg(b && b->pasid == p && b->pid == (pid_t)p, "PASID %u is lost", p);
+		ck_assert_msg(b && b->pasid == p * stride, "PASID %u is lost", p * stride);
 		ck_assert_ptr_eq(svmbind__book_at(k, i++), b);
 	}
 	ck_assert_uint_eq(k->live, i);
@@ -39,11 +54,8 @@ START_TEST(each_pasid_is_found_at_its_own_bond)
 	bool live[1001] = { false };
 
 	ck_assert_ptr_null(svmbind__book_find(&k, 1));
-	for (uint32_t p = 1; p <= 1000; p++) {
-		add(&k, p);
-		live[p] = true;
-	}
-	ck_book(&k, live, 1000);
+	add_n(&k, live, 1000, 1);
+	ck_book(&k, live, 1000, 1);
 	svmbind__book_free(&k);
 }
 END_TEST
@@ -53,16 +65,10 @@ START_TEST(a_dropped_bond_is_not_found_and_the_others_keep_their_order)
 	struct svmbind__book k = { 0 };
 	bool live[513] = { false };
 
-	for (uint32_t p = 1; p <= 512; p++) {
-		add(&k, p);
-		live[p] = true;
-	}
-	/* every third, scattered over the index's probe chains */
-	for (uint32_t p = 3; p <= 512; p += 3) {
-		svmbind__book_drop(&k, svmbind__book_find(&k, p));
-		live[p] = false;
-	}
-	ck_book(&k, live, 512);
+	add_n(&k, live, 512, 1);
+	for (uint32_t p = 3; p <= 512; p += 3)	/* every third, scattered over the probe chains */
+		drop(&k, live, p, 1);
+	ck_book(&k, live, 512, 1);
 	svmbind__book_free(&k);
 }
 END_TEST
@@ -133,30 +139,15 @@ START_TEST(pasids_that_collide_in_the_index_are_all_found_through_drops)
 
 	/* At half load some thousands of keys share home slots and probe on: drop
 	 * every 7th and 11th, wherever they sit in the chains, and find the rest.
-	 * Bonds' PASIDs are p * 97 here (pid p), so the keys are not consecutive. */
-	for (uint32_t p = 1; p <= N; p++) {
-		ck_assert_int_eq(svmbind__book_reserve(&k), 0);
-		svmbind__book_add(&k, (struct bond){ p * 97, 1, (pid_t)p, WITNESS_NONE });
-		live[p] = true;
-	}
+	 * The PASIDs are p * 97, so the keys are not consecutive. */
+	add_n(&k, live, N, 97);
 	for (size_t h = 0; h < k.ix_cap; h++)	/* the fixture does collide */
 		chained += k.ix[h] && k.ix[(h + k.ix_cap - 1) & (k.ix_cap - 1)];
 	ck_assert_uint_gt(chained, N / 8);
 	for (uint32_t p = 1; p <= N; p++)
-		if (p % 7 == 0 || p % 11 == 0) {
-			svmbind__book_drop(&k, svmbind__book_find(&k, p * 97));
-			live[p] = false;
-		}
-	for (uint32_t p = 1, i = 0; p <= N; p++) {
-		struct bond *b = svmbind__book_find(&k, p * 97);
-
-		if (!live[p]) {
-			ck_assert_msg(!b, "PASID %u was dropped but is found", p * 97);
-			continue;
-		}
-		ck_assert_msg(b && b->pid == (pid_t)p, "PASID %u is lost", p * 97);
-		ck_assert_ptr_eq(svmbind__book_at(&k, i++), b);
-	}
+		if (p % 7 == 0 || p % 11 == 0)
+			drop(&k, live, p, 97);
+	ck_book(&k, live, N, 97);
 	svmbind__book_free(&k);
 }
 END_TEST
