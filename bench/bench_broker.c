@@ -44,6 +44,23 @@ static void *run(void *arg)
 	return NULL;
 }
 
+int broker_start(struct svmbind_device *dev, struct svmbind_broker_opts *o, const char *tag,
+		 void *(*fn)(void *), pthread_t *th)
+{
+	int ret;
+
+	snprintf(broker_path, sizeof(broker_path), "/tmp/bench-broker%s-%d.sock", tag, (int)getpid());
+	o->path = broker_path;
+	ret = svmbind_broker_new(dev, o, &broker);
+	if (ret) {
+		fprintf(stderr, "bench_broker: svmbind_broker_new(%s): %s\n", broker_path,
+			svmbind_strerror(ret));
+		return ret;
+	}
+	pthread_create(th, NULL, fn ? fn : run, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct svmbind_broker_opts o = { .sz = sizeof(o), .max_clients = 20000, .hello_timeout_ms = 600000,
@@ -74,11 +91,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_broker: %s: no device with the seed's PID bind (the provider)\n", argv[1]);
 		return 77;
 	}
-	snprintf(broker_path, sizeof(broker_path), "/tmp/bench-broker-%d.sock", (int)getpid());
-	o.path = broker_path;
-	if (svmbind_broker_new(dev, &o, &broker))
+	if (broker_start(dev, &o, "", NULL, &th))
 		return 1;
-	pthread_create(&th, NULL, run, NULL);
 	ra.dfd = svmbind_device_fd(dev);
 	ra.lfd = raw_listen();
 	pthread_create(&rth, NULL, raw_server, &ra);	/* never joined: it ends with the process */

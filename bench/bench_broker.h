@@ -8,6 +8,7 @@
 #ifndef SVMBIND_BENCH_BROKER_H
 #define SVMBIND_BENCH_BROKER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,11 @@
 /* The broker's socket, the hand-made server's (raw_listen()), the broker. */
 extern char broker_path[64], raw_path[64];
 extern struct svmbind_broker *broker;
+
+/* The broker on @dev at /tmp/bench-broker@tag-PID.sock (broker_path), run by
+ * @fn (NULL: svmbind_broker_run()) in *@th. 0, or the code, said on stderr. */
+int broker_start(struct svmbind_device *dev, struct svmbind_broker_opts *o, const char *tag,
+		 void *(*fn)(void *), pthread_t *th);
 
 static inline uint64_t now_ns(void)
 {

@@ -42,11 +42,8 @@ int syscalls_mode(const char *bdf, int n)
 
 	if (svmbind_ctx_new(NULL, &ctx) || svmbind_device_open(ctx, bdf, NULL, &dev))
 		return 77;
-	snprintf(broker_path, sizeof(broker_path), "/tmp/bench-broker-sys-%d.sock", (int)getpid());
-	o.path = broker_path;
-	if (svmbind_broker_new(dev, &o, &broker))
+	if (broker_start(dev, &o, "-sys", run_marked, &th))
 		return 1;
-	pthread_create(&th, NULL, run_marked, NULL);
 	pid = fork();
 	if (pid == 0) {
 		struct svmbind_client *cl;
@@ -70,7 +67,6 @@ int syscalls_mode(const char *bdf, int n)
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
-	unlink(raw_path);
 	svmbind_broker_stop(broker);
 	pthread_join(th, NULL);
 	svmbind_broker_free(broker);

@@ -12,11 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/vfio.h>
 
 #include "bench_space.h"
 
@@ -28,23 +26,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int set_msi(struct bs_dev *d, int fd)
-{
-	struct {
-		struct vfio_irq_set set;
-		int32_t fd;
-	} irq = { .set = { .argsz = sizeof(irq), .index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1,
-			    .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
-		  .fd = fd };
-
-	if (fd < 0) {	/* off */
-		irq.set.argsz = sizeof(irq.set);
-		irq.set.count = 0;
-		irq.set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
-	}
-	return ioctl(svmbind_device_fd(d->dev), VFIO_DEVICE_SET_IRQS, &irq) ? -errno : 0;
 }
 
 void bs_dev_open(struct bs_dev *d, const struct svmdma *f, const struct svmbind_ctx_opts *co)
@@ -71,14 +52,14 @@ void bs_dev_open(struct bs_dev *d, const struct svmdma *f, const struct svmbind_
 	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->efd < 0)
 		die("eventfd: %s", strerror(errno));
-	ret = set_msi(d, d->efd);
+	ret = svmdma_set_msi(svmbind_device_fd(d->dev), d->efd);
 	if (ret)
 		die("%s: VFIO_DEVICE_SET_IRQS (MSI): %s", d->sd.bdf, strerror(-ret));
 }
 
 void bs_dev_close(struct bs_dev *d)
 {
-	set_msi(d, -1);
+	svmdma_set_msi(svmbind_device_fd(d->dev), -1);
 	close(d->efd);
 	svmbind_ctx_free(d->ctx);	/* frees the space, closes the device */
 	d->ctx = NULL;

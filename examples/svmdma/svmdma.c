@@ -42,6 +42,23 @@ int svmdma_attach(struct svmdma *d, void *bar, size_t len, int devfd)
 	return enable_bus_master(devfd);
 }
 
+int svmdma_set_msi(int devfd, int efd)
+{
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} irq = { .set = { .argsz = sizeof(irq), .index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1,
+			    .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
+		  .fd = efd };
+
+	if (efd < 0) {	/* off: no eventfd, count 0 */
+		irq.set.argsz = sizeof(irq.set);
+		irq.set.count = 0;
+		irq.set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	}
+	return ioctl(devfd, VFIO_DEVICE_SET_IRQS, &irq) ? -errno : 0;
+}
+
 int svmdma_copy(struct svmdma *d, uint32_t pasid, uint32_t ctrl, uint64_t src, uint64_t dst,
 		uint32_t len, uint64_t *fault, svmdma_serve_fn serve, void *arg)
 {

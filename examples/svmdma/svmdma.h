@@ -63,6 +63,10 @@ int svmdma_bind(const char *bdf, const char *driver);
  * device over with it off). 0 or -errno. */
 int svmdma_attach(struct svmdma *d, void *bar, size_t len, int devfd);
 
+/* The completion MSI (a copy with SD_CTRL_IRQ) signals eventfd @efd, through
+ * VFIO_DEVICE_SET_IRQS on @devfd; @efd < 0 turns it off. 0 or -errno. */
+int svmdma_set_msi(int devfd, int efd);
+
 /* Between polls of a busy copy: serve page requests; return < 0 to give up. */
 typedef int (*svmdma_serve_fn)(void *arg);
 

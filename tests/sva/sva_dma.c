@@ -134,11 +134,6 @@ static char detail[256];
 /* The completion MSI, through VFIO_DEVICE_SET_IRQS and an eventfd. */
 static void test_msi(struct sdev *d, uint32_t pasid)
 {
-	struct {
-		struct vfio_irq_set set;
-		int32_t fd;
-	} irq = { .set = { .argsz = sizeof(irq), .index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 1,
-			    .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER } };
 	uint8_t *buf = aligned_alloc(PG, 2 * PG);
 	struct pollfd pfd;
 	uint64_t n = 0;
@@ -147,9 +142,9 @@ static void test_msi(struct sdev *d, uint32_t pasid)
 
 	if (efd < 0 || !buf)
 		die("eventfd: %s", strerror(errno));
-	irq.fd = efd;
-	if (ioctl(svmbind_device_fd(d->dev), VFIO_DEVICE_SET_IRQS, &irq))
-		die("%s: VFIO_DEVICE_SET_IRQS (MSI): %s", d->sd.bdf, strerror(errno));
+	pr = svmdma_set_msi(svmbind_device_fd(d->dev), efd);
+	if (pr)
+		die("%s: VFIO_DEVICE_SET_IRQS (MSI): %s", d->sd.bdf, strerror(-pr));
 	fill(buf, PG, 0x5a);
 	memset(buf + PG, 0, PG);
 	st = dev_copy(d, pasid, SD_CTRL_IRQ, (uintptr_t)buf, (uintptr_t)buf + PG, PG, NULL);
@@ -162,10 +157,7 @@ static void test_msi(struct sdev *d, uint32_t pasid)
 	       DETAIL("status 0x%x, poll %d, count %" PRIu64, st, pr, n));
 	svmdma_wr(&d->sd, SD_IRQ, 1);
 	result(!(svmdma_rd(&d->sd, SD_IRQ) & 1), "IRQ status is write-1-to-clear", NULL);
-	irq.set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
-	irq.set.count = 0;
-	irq.set.argsz = sizeof(irq.set);
-	ioctl(svmbind_device_fd(d->dev), VFIO_DEVICE_SET_IRQS, &irq.set);
+	svmdma_set_msi(svmbind_device_fd(d->dev), -1);
 	close(efd);
 	free(buf);
 }
